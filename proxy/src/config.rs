@@ -1,0 +1,367 @@
+//! Configuration: read once at startup from the environment (and an optional `.env` file), validated whole,
+//! so a wrong value stops the process with one line that names the variable.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::time::Duration;
+
+use sqlx::mysql::MySqlConnectOptions;
+
+use crate::model_mapping::ModelMapping;
+
+/// A configuration value that cannot be used. The message names the variable and what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+fn invalid(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        problem: problem.into(),
+    }
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub proxy_host: String,
+    pub proxy_port: u16,
+    pub admin_port: u16,
+    /// Base URL including the version prefix, e.g. `https://api.anthropic.com/v1`, without a trailing slash.
+    pub upstream_base_url: reqwest::Url,
+    pub upstream_api_key: String,
+    pub upstream_connect_timeout: Duration,
+    /// Longest wait for the next byte from the upstream (first byte included) before the call fails with 504.
+    pub upstream_idle_timeout: Duration,
+    pub verify_client_auth: bool,
+    pub proxy_api_keys: Vec<String>,
+    pub log_level: String,
+    pub model_mapping: ModelMapping,
+    pub database: MySqlConnectOptions,
+    /// Where the database lives, without credentials, for the banner and the log.
+    pub database_display: String,
+    pub max_body_bytes: usize,
+    pub log_writer: LogWriterConfig,
+}
+
+#[derive(Clone, Debug)]
+pub struct LogWriterConfig {
+    pub queue_capacity: usize,
+    pub batch_max_rows: usize,
+    pub batch_max_bytes: usize,
+    pub flush_interval: Duration,
+}
+
+// Keys must never reach a log line, so Debug is written by hand.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("proxy_host", &self.proxy_host)
+            .field("proxy_port", &self.proxy_port)
+            .field("admin_port", &self.admin_port)
+            .field("upstream_base_url", &self.upstream_base_url.as_str())
+            .field("upstream_api_key", &"<redacted>")
+            .field("verify_client_auth", &self.verify_client_auth)
+            .field(
+                "proxy_api_keys",
+                &format!("<{} redacted>", self.proxy_api_keys.len()),
+            )
+            .field("database", &self.database_display)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("log_writer", &self.log_writer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// Reads `.env` (variables already set in the environment win), then the environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        if let Err(error) = dotenvy::dotenv() {
+            if !error.not_found() {
+                return Err(invalid(".env", error.to_string()));
+            }
+        }
+        Self::from_vars(&std::env::vars().collect())
+    }
+
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+
+        let upstream_base_url =
+            parse_base_url(get("UPSTREAM_BASE_URL").unwrap_or("https://api.anthropic.com/v1"))?;
+        let verify_client_auth =
+            parse_bool("VERIFY_CLIENT_AUTH", get("VERIFY_CLIENT_AUTH"), false)?;
+        let proxy_api_keys: Vec<String> = get("PROXY_API_KEYS")
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(String::from)
+            .collect();
+        if verify_client_auth && proxy_api_keys.is_empty() {
+            return Err(invalid(
+                "PROXY_API_KEYS",
+                "VERIFY_CLIENT_AUTH is true but no client keys are configured (comma-separated list)",
+            ));
+        }
+        let log_level = get("LOG_LEVEL").unwrap_or("info").to_ascii_lowercase();
+        if !["trace", "debug", "info", "warn", "error"].contains(&log_level.as_str()) {
+            return Err(invalid(
+                "LOG_LEVEL",
+                format!("{log_level:?} is not one of trace, debug, info, warn, error"),
+            ));
+        }
+        let extra_mapping = match get("EXTRA_MODEL_MAPPING") {
+            None => BTreeMap::new(),
+            Some(text) => serde_json::from_str::<BTreeMap<String, String>>(text).map_err(|e| {
+                invalid(
+                    "EXTRA_MODEL_MAPPING",
+                    format!("must be a JSON object of client model to upstream model names: {e}"),
+                )
+            })?,
+        };
+        let (database, database_display) = database_options(&get)?;
+
+        Ok(Config {
+            proxy_host: get("PROXY_HOST").unwrap_or("0.0.0.0").to_string(),
+            proxy_port: parse_number("PROXY_PORT", get("PROXY_PORT"), 8000)?,
+            admin_port: parse_number("ADMIN_PORT", get("ADMIN_PORT"), 8080)?,
+            upstream_base_url,
+            upstream_api_key: get("UPSTREAM_API_KEY").unwrap_or("").to_string(),
+            upstream_connect_timeout: Duration::from_secs(parse_positive(
+                "UPSTREAM_CONNECT_TIMEOUT_SECS",
+                get("UPSTREAM_CONNECT_TIMEOUT_SECS"),
+                10,
+            )?),
+            upstream_idle_timeout: Duration::from_secs(parse_positive(
+                "UPSTREAM_IDLE_TIMEOUT_SECS",
+                get("UPSTREAM_IDLE_TIMEOUT_SECS"),
+                300,
+            )?),
+            verify_client_auth,
+            proxy_api_keys,
+            log_level,
+            model_mapping: ModelMapping::with_defaults_and(extra_mapping),
+            database,
+            database_display,
+            max_body_bytes: parse_positive(
+                "MAX_BODY_BYTES",
+                get("MAX_BODY_BYTES"),
+                32 * 1024 * 1024,
+            )?,
+            log_writer: LogWriterConfig {
+                queue_capacity: parse_positive(
+                    "LOG_QUEUE_CAPACITY",
+                    get("LOG_QUEUE_CAPACITY"),
+                    10_000,
+                )?,
+                batch_max_rows: parse_positive(
+                    "LOG_BATCH_MAX_ROWS",
+                    get("LOG_BATCH_MAX_ROWS"),
+                    500,
+                )?,
+                batch_max_bytes: parse_positive(
+                    "LOG_BATCH_MAX_BYTES",
+                    get("LOG_BATCH_MAX_BYTES"),
+                    4 * 1024 * 1024,
+                )?,
+                flush_interval: Duration::from_millis(parse_positive(
+                    "LOG_FLUSH_INTERVAL_MS",
+                    get("LOG_FLUSH_INTERVAL_MS"),
+                    200,
+                )?),
+            },
+        })
+    }
+
+    pub fn upstream_host(&self) -> String {
+        let host = self.upstream_base_url.host_str().unwrap_or("");
+        match self.upstream_base_url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        }
+    }
+}
+
+fn parse_base_url(text: &str) -> Result<reqwest::Url, ConfigError> {
+    let url = reqwest::Url::parse(text.trim_end_matches('/'))
+        .map_err(|e| invalid("UPSTREAM_BASE_URL", format!("{text:?} is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(invalid(
+            "UPSTREAM_BASE_URL",
+            format!("{text:?} must be an http:// or https:// URL with a host"),
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(
+            "UPSTREAM_BASE_URL",
+            "must not carry a query string or fragment",
+        ));
+    }
+    Ok(url)
+}
+
+fn parse_bool(
+    variable: &'static str,
+    value: Option<&str>,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match value.map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(default),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some("false" | "0" | "no" | "off") => Ok(false),
+        Some(other) => Err(invalid(variable, format!("{other:?} is not true or false"))),
+    }
+}
+
+fn parse_number<T: std::str::FromStr>(
+    variable: &'static str,
+    value: Option<&str>,
+    default: T,
+) -> Result<T, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(text) => text.parse().map_err(|_| {
+            invalid(
+                variable,
+                format!("{text:?} is not a valid number for this setting"),
+            )
+        }),
+    }
+}
+
+fn parse_positive<T>(
+    variable: &'static str,
+    value: Option<&str>,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + Default,
+{
+    let number = parse_number(variable, value, default)?;
+    if number <= T::default() {
+        return Err(invalid(variable, "must be greater than zero"));
+    }
+    Ok(number)
+}
+
+/// `DATABASE_URL` wins over the `DB_*` set. Building from parts avoids URL-escaping passwords by hand.
+fn database_options<'a>(
+    get: &impl Fn(&str) -> Option<&'a str>,
+) -> Result<(MySqlConnectOptions, String), ConfigError> {
+    if let Some(url) = get("DATABASE_URL") {
+        let options: MySqlConnectOptions = url.parse().map_err(|e| {
+            invalid(
+                "DATABASE_URL",
+                format!("not a mysql:// URL: {}", redact_url_error(e, url)),
+            )
+        })?;
+        let parsed =
+            reqwest::Url::parse(url).map_err(|e| invalid("DATABASE_URL", e.to_string()))?;
+        let display = format!(
+            "mysql://{}:{}{}",
+            parsed.host_str().unwrap_or("localhost"),
+            parsed.port().unwrap_or(3306),
+            parsed.path()
+        );
+        return Ok((options, display));
+    }
+    let host = get("DB_HOST").unwrap_or("127.0.0.1");
+    let port: u16 = parse_number("DB_PORT", get("DB_PORT"), 3306)?;
+    let user = get("DB_USER").unwrap_or("root");
+    let name = get("DB_NAME").unwrap_or("tokenslipper");
+    let mut options = MySqlConnectOptions::new()
+        .host(host)
+        .port(port)
+        .username(user)
+        .database(name);
+    if let Some(password) = get("DB_PASSWORD") {
+        options = options.password(password);
+    }
+    Ok((options, format!("mysql://{host}:{port}/{name}")))
+}
+
+// sqlx's parse errors can quote the URL, password included; never pass that on.
+fn redact_url_error(error: sqlx::Error, url: &str) -> String {
+    let text = error.to_string();
+    match reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.password().map(String::from))
+    {
+        Some(password) if !password.is_empty() => text.replace(&password, "<redacted>"),
+        _ => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let config = Config::from_vars(&HashMap::new()).unwrap();
+        assert_eq!(config.proxy_port, 8000);
+        assert_eq!(config.admin_port, 8080);
+        assert_eq!(
+            config.upstream_base_url.as_str(),
+            "https://api.anthropic.com/v1"
+        );
+        assert!(!config.verify_client_auth);
+        assert_eq!(
+            config.database_display,
+            "mysql://127.0.0.1:3306/tokenslipper"
+        );
+    }
+
+    #[test]
+    fn a_bad_port_names_the_variable() {
+        let error = Config::from_vars(&vars(&[("PROXY_PORT", "80000")])).unwrap_err();
+        assert_eq!(error.variable, "PROXY_PORT");
+        assert!(error.to_string().starts_with("PROXY_PORT: "), "{error}");
+    }
+
+    #[test]
+    fn invalid_mapping_json_names_the_variable() {
+        let error = Config::from_vars(&vars(&[("EXTRA_MODEL_MAPPING", "{gpt: 1}")])).unwrap_err();
+        assert_eq!(error.variable, "EXTRA_MODEL_MAPPING");
+    }
+
+    #[test]
+    fn malformed_upstream_url_names_the_variable() {
+        for bad in ["not a url", "ftp://example.com/v1", "http://"] {
+            let error = Config::from_vars(&vars(&[("UPSTREAM_BASE_URL", bad)])).unwrap_err();
+            assert_eq!(error.variable, "UPSTREAM_BASE_URL", "{bad}");
+        }
+    }
+
+    #[test]
+    fn client_auth_without_keys_is_refused() {
+        let error = Config::from_vars(&vars(&[("VERIFY_CLIENT_AUTH", "true")])).unwrap_err();
+        assert_eq!(error.variable, "PROXY_API_KEYS");
+    }
+
+    #[test]
+    fn debug_output_never_shows_keys_or_passwords() {
+        let config = Config::from_vars(&vars(&[
+            ("UPSTREAM_API_KEY", "sk-upstream-secret"),
+            ("VERIFY_CLIENT_AUTH", "true"),
+            ("PROXY_API_KEYS", "sk-client-secret"),
+            ("DATABASE_URL", "mysql://u:db-secret@db:3307/x"),
+        ]))
+        .unwrap();
+        let text = format!("{config:?}");
+        for secret in ["sk-upstream-secret", "sk-client-secret", "db-secret"] {
+            assert!(!text.contains(secret), "{text}");
+        }
+        assert!(text.contains("mysql://db:3307/x"));
+    }
+}

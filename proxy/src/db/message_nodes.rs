@@ -1,0 +1,37 @@
+//! Inserts into `message_nodes`. A node's id is derived from its content and its parent, so
+//! writing one that already exists is a no-op.
+
+use sqlx::{MySql, QueryBuilder, Transaction};
+
+use crate::conversation::MessageNode;
+
+// MySQL allows 65,535 placeholders per statement; ten columns a row.
+const ROWS_PER_STATEMENT: usize = 5_000;
+
+#[tracing::instrument(skip_all, fields(nodes = nodes.len()))]
+pub async fn insert_message_nodes(
+    tx: &mut Transaction<'_, MySql>,
+    nodes: &[&MessageNode],
+) -> sqlx::Result<()> {
+    for chunk in nodes.chunks(ROWS_PER_STATEMENT) {
+        let mut query = QueryBuilder::<MySql>::new(
+            "INSERT INTO message_nodes (id, parent_id, position, role, name, content_text, content_parts, \
+             tool_calls, tool_call_id, raw_json) ",
+        );
+        query.push_values(chunk, |mut row, node| {
+            row.push_bind(&node.id[..])
+                .push_bind(node.parent_id.as_ref().map(|p| &p[..]))
+                .push_bind(node.position)
+                .push_bind(&node.role)
+                .push_bind(&node.name)
+                .push_bind(&node.content_text)
+                .push_bind(&node.content_parts)
+                .push_bind(&node.tool_calls)
+                .push_bind(&node.tool_call_id)
+                .push_bind(&node.raw_json);
+        });
+        query.push(" ON DUPLICATE KEY UPDATE id = id");
+        query.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,20 @@
+//! The proxy's side of the database: the migrator and the inserts. The proxy only writes; the
+//! admin API only reads the request tables.
+
+pub mod message_nodes;
+pub mod requests;
+
+use std::time::Duration;
+
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
+
+/// The migrations in `migrations/`, embedded in the binary and applied at startup.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// A pool that connects on first use, so the proxy starts and forwards while MySQL is down.
+pub fn lazy_pool(options: MySqlConnectOptions) -> MySqlPool {
+    MySqlPoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(Duration::from_secs(3))
+        .connect_lazy_with(options)
+}

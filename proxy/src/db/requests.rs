@@ -1,0 +1,62 @@
+//! Inserts into `requests`: one multi-row statement per batch.
+
+use sqlx::{MySql, QueryBuilder, Transaction};
+
+use crate::stored_request::StoredRequest;
+
+// MySQL allows 65,535 placeholders per statement; 32 columns a row.
+const ROWS_PER_STATEMENT: usize = 1_500;
+
+#[tracing::instrument(skip_all, fields(rows = rows.len()))]
+pub async fn insert_request_batch(
+    tx: &mut Transaction<'_, MySql>,
+    rows: &[StoredRequest],
+) -> sqlx::Result<()> {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut query = QueryBuilder::<MySql>::new(
+            "INSERT INTO requests (id, started_at, finished_at, method, endpoint, client_model, upstream_model, \
+             is_stream, http_status, outcome, error_type, error_message, latency_us, ttfb_us, prompt_tokens, \
+             completion_tokens, total_tokens, cached_tokens, usage_source, client_ip, user_agent, body_sha256, \
+             conversation_id, last_message_id, message_count, last_user_message_preview, reply_text, \
+             reply_tool_calls, finish_reason, request_envelope, messages_offset, response_json) ",
+        );
+        query.push_values(chunk, |mut row, r| {
+            row.push_bind(&r.id[..])
+                .push_bind(r.started_at)
+                .push_bind(r.finished_at)
+                .push_bind(&r.method)
+                .push_bind(&r.endpoint)
+                .push_bind(&r.client_model)
+                .push_bind(&r.upstream_model)
+                .push_bind(r.is_stream)
+                .push_bind(r.http_status)
+                .push_bind(r.outcome)
+                .push_bind(&r.error_type)
+                .push_bind(&r.error_message)
+                .push_bind(r.latency_us)
+                .push_bind(r.ttfb_us)
+                .push_bind(r.prompt_tokens)
+                .push_bind(r.completion_tokens)
+                .push_bind(r.total_tokens)
+                .push_bind(r.cached_tokens)
+                .push_bind(r.usage_source)
+                .push_bind(&r.client_ip)
+                .push_bind(&r.user_agent)
+                .push_bind(r.body_sha256.as_ref().map(|h| &h[..]))
+                .push_bind(r.conversation_id.as_ref().map(|h| &h[..]))
+                .push_bind(r.last_message_id.as_ref().map(|h| &h[..]))
+                .push_bind(r.message_count)
+                .push_bind(&r.last_user_message_preview)
+                .push_bind(&r.reply_text)
+                .push_bind(&r.reply_tool_calls)
+                .push_bind(&r.finish_reason)
+                .push_bind(&r.request_envelope)
+                .push_bind(r.messages_offset)
+                .push_bind(&r.response_json);
+        });
+        // A batch retried after a lost acknowledgement must not fail or duplicate: ids come from the proxy.
+        query.push(" ON DUPLICATE KEY UPDATE id = id");
+        query.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,20 @@
+//! TokenSlipper's proxy: forwards OpenAI-compatible calls to the upstream API, maps model names,
+//! and records every call in MySQL without making the call wait for the database.
+
+pub mod client_auth;
+pub mod config;
+pub mod conversation;
+pub mod db;
+pub mod error;
+pub mod log_writer;
+pub mod model_mapping;
+pub mod pending_record;
+pub mod record;
+pub mod reply;
+pub mod request_body;
+pub mod routes;
+pub mod sse;
+pub mod startup;
+pub mod stored_request;
+pub mod telemetry;
+pub mod upstream;

@@ -1,0 +1,111 @@
+//! What the request path hands to the log writer: raw facts only, cheap to gather. Everything that
+//! needs parsing (messages, the assembled reply, usage) is derived later, in the writer.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    Error,
+    Cancelled,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Error => "error",
+            Outcome::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// An error the proxy itself observed or produced (upstream error bodies are read in the writer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedError {
+    pub error_type: String,
+    pub message: String,
+}
+
+/// One data-carrying SSE event of a relayed stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamEvent {
+    pub event: Option<String>,
+    pub data: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ResponseCapture {
+    /// Nothing came back (rejected before forwarding, or the upstream was never reached).
+    #[default]
+    None,
+    /// A whole response body.
+    Body(Bytes),
+    /// The events of a stream, in order, as far as it got.
+    Stream(Vec<StreamEvent>),
+}
+
+#[derive(Debug, Clone)]
+pub struct RequestRecord {
+    /// UUIDv7: time-ordered, made here so that a retried insert cannot duplicate a row.
+    pub id: Uuid,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub method: String,
+    /// The path the client called, without its query string.
+    pub endpoint: String,
+    pub client_model: Option<String>,
+    pub upstream_model: Option<String>,
+    pub is_stream: bool,
+    /// True when the proxy turned on `stream_options.include_usage` and hid the usage chunk.
+    pub usage_requested_by_proxy: bool,
+    pub http_status: u16,
+    pub outcome: Outcome,
+    pub error: Option<RecordedError>,
+    pub latency: Duration,
+    pub time_to_first_byte: Option<Duration>,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// The body as the client sent it.
+    pub request_body: Bytes,
+    pub response: ResponseCapture,
+}
+
+impl RequestRecord {
+    pub fn new(method: &str, endpoint: &str) -> Self {
+        RequestRecord {
+            id: Uuid::now_v7(),
+            started_at: Utc::now(),
+            finished_at: Utc::now(),
+            method: method.to_string(),
+            endpoint: endpoint.to_string(),
+            client_model: None,
+            upstream_model: None,
+            is_stream: false,
+            usage_requested_by_proxy: false,
+            http_status: 0,
+            outcome: Outcome::Ok,
+            error: None,
+            latency: Duration::ZERO,
+            time_to_first_byte: None,
+            client_ip: None,
+            user_agent: None,
+            request_body: Bytes::new(),
+            response: ResponseCapture::None,
+        }
+    }
+
+    /// Approximate bytes this record will take in an INSERT, for batch sizing.
+    pub fn approximate_size(&self) -> usize {
+        let response = match &self.response {
+            ResponseCapture::None => 0,
+            ResponseCapture::Body(body) => body.len(),
+            ResponseCapture::Stream(events) => events.iter().map(|e| e.data.len()).sum(),
+        };
+        512 + self.request_body.len() + response
+    }
+}

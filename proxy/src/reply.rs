@@ -1,0 +1,433 @@
+//! Turns what came back from the upstream into the reply the log keeps: text, tool calls, finish
+//! reason, usage and a final JSON object. For streams it joins the deltas (content pieces, tool-call
+//! arguments split across chunks, legacy completion text) into the object a non-streamed call would
+//! have returned.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value};
+
+use crate::record::{ResponseCapture, StreamEvent};
+
+/// Token counts as the upstream reported them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub prompt_tokens: Option<i64>,
+    pub completion_tokens: Option<i64>,
+    pub total_tokens: Option<i64>,
+    pub cached_tokens: Option<i64>,
+}
+
+impl Usage {
+    /// Reads OpenAI chat/completions/embeddings usage and the Responses API / Anthropic naming.
+    pub fn from_json(usage: &Value) -> Option<Usage> {
+        let usage = usage.as_object()?;
+        let int = |key: &str| usage.get(key).and_then(Value::as_i64);
+        let prompt = int("prompt_tokens").or_else(|| int("input_tokens"));
+        let completion = int("completion_tokens").or_else(|| int("output_tokens"));
+        let total = int("total_tokens").or(match (prompt, completion) {
+            (Some(p), Some(c)) => Some(p + c),
+            _ => None,
+        });
+        let cached = usage
+            .get("prompt_tokens_details")
+            .or_else(|| usage.get("input_tokens_details"))
+            .and_then(|d| d.get("cached_tokens"))
+            .and_then(Value::as_i64)
+            .or_else(|| int("cache_read_input_tokens"));
+        if prompt.is_none() && completion.is_none() && total.is_none() {
+            return None;
+        }
+        Some(Usage {
+            prompt_tokens: prompt,
+            completion_tokens: completion,
+            total_tokens: total,
+            cached_tokens: cached,
+        })
+    }
+}
+
+/// An error the upstream put in its body or in a stream event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamError {
+    pub error_type: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AssembledReply {
+    pub text: Option<String>,
+    pub tool_calls: Option<Value>,
+    pub finish_reason: Option<String>,
+    pub usage: Option<Usage>,
+    pub error: Option<UpstreamError>,
+    /// The raw body for whole responses; the assembled object for streams.
+    pub response_json: Option<Vec<u8>>,
+}
+
+pub fn assemble(response: &ResponseCapture) -> AssembledReply {
+    match response {
+        ResponseCapture::None => AssembledReply::default(),
+        ResponseCapture::Body(body) => from_body(body),
+        ResponseCapture::Stream(events) => from_stream(events),
+    }
+}
+
+fn from_body(body: &[u8]) -> AssembledReply {
+    let mut reply = AssembledReply {
+        response_json: Some(body.to_vec()),
+        ..Default::default()
+    };
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return reply;
+    };
+    reply.error = error_of(&value);
+    reply.usage = value.get("usage").and_then(Usage::from_json);
+    if let Some(choice) = value.get("choices").and_then(|c| c.get(0)) {
+        reply.finish_reason = choice
+            .get("finish_reason")
+            .and_then(Value::as_str)
+            .map(String::from);
+        if let Some(message) = choice.get("message") {
+            reply.text = message
+                .get("content")
+                .and_then(Value::as_str)
+                .map(String::from);
+            reply.tool_calls = message.get("tool_calls").filter(|t| !t.is_null()).cloned();
+        } else {
+            reply.text = choice.get("text").and_then(Value::as_str).map(String::from);
+        }
+    } else if let Some(output) = value.get("output").and_then(Value::as_array) {
+        // Responses API: text lives in output[].content[].text, tool calls are function_call items.
+        reply.text = responses_output_text(output);
+        let calls: Vec<Value> = output
+            .iter()
+            .filter(|i| i["type"] == "function_call")
+            .cloned()
+            .collect();
+        reply.tool_calls = (!calls.is_empty()).then_some(Value::Array(calls));
+        reply.finish_reason = value
+            .get("status")
+            .and_then(Value::as_str)
+            .map(String::from);
+    }
+    reply
+}
+
+fn responses_output_text(output: &[Value]) -> Option<String> {
+    let texts: Vec<&str> = output
+        .iter()
+        .filter_map(|item| item.get("content").and_then(Value::as_array))
+        .flatten()
+        .filter_map(|part| part.get("text").and_then(Value::as_str))
+        .collect();
+    (!texts.is_empty()).then(|| texts.concat())
+}
+
+fn error_of(value: &Value) -> Option<UpstreamError> {
+    let error = value.get("error").filter(|e| !e.is_null())?;
+    let message = match error {
+        Value::String(text) => text.clone(),
+        _ => error
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+    };
+    let error_type = error
+        .get("type")
+        .and_then(Value::as_str)
+        .or_else(|| value.get("type").and_then(Value::as_str))
+        .unwrap_or("upstream_error")
+        .to_string();
+    Some(UpstreamError {
+        error_type,
+        message,
+    })
+}
+
+#[derive(Default)]
+struct ChoiceState {
+    role: Option<String>,
+    content: Option<String>,
+    refusal: Option<String>,
+    reasoning: Option<String>,
+    /// Legacy `/v1/completions` chunks carry `text` instead of a delta.
+    text: Option<String>,
+    tool_calls: BTreeMap<i64, ToolCallState>,
+    finish_reason: Option<String>,
+}
+
+#[derive(Default)]
+struct ToolCallState {
+    id: Option<String>,
+    kind: Option<String>,
+    name: String,
+    arguments: String,
+}
+
+fn append(target: &mut Option<String>, piece: Option<&str>) {
+    if let Some(piece) = piece {
+        target.get_or_insert_with(String::new).push_str(piece);
+    }
+}
+
+fn from_stream(events: &[StreamEvent]) -> AssembledReply {
+    let mut reply = AssembledReply::default();
+    let mut choices: BTreeMap<i64, ChoiceState> = BTreeMap::new();
+    let mut header = Map::new();
+    let mut object_kind = "chat.completion";
+    let mut responses_final: Option<Value> = None;
+    let mut usage_value: Option<Value> = None;
+
+    for event in events {
+        if event.data.is_empty() || event.data == "[DONE]" {
+            continue;
+        }
+        let Ok(chunk) = serde_json::from_str::<Value>(&event.data) else {
+            continue;
+        };
+        if let Some(error) = error_of(&chunk) {
+            reply.error = Some(error);
+            continue;
+        }
+        // Responses API streams end with the whole response in `response.completed`.
+        if let Some(response) = chunk
+            .get("response")
+            .filter(|_| event_type(event, &chunk).ends_with("completed"))
+        {
+            responses_final = Some(response.clone());
+            continue;
+        }
+        for key in [
+            "id",
+            "created",
+            "model",
+            "system_fingerprint",
+            "service_tier",
+        ] {
+            if let Some(value) = chunk.get(key).filter(|v| !v.is_null()) {
+                header.entry(key).or_insert_with(|| value.clone());
+            }
+        }
+        if let Some(usage) = chunk.get("usage").filter(|u| u.is_object()) {
+            reply.usage = Usage::from_json(usage);
+            usage_value = Some(usage.clone());
+        }
+        for choice in chunk
+            .get("choices")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let index = choice.get("index").and_then(Value::as_i64).unwrap_or(0);
+            let state = choices.entry(index).or_default();
+            if let Some(reason) = choice.get("finish_reason").and_then(Value::as_str) {
+                state.finish_reason = Some(reason.to_string());
+            }
+            if let Some(text) = choice.get("text").and_then(Value::as_str) {
+                object_kind = "text_completion";
+                append(&mut state.text, Some(text));
+            }
+            let Some(delta) = choice.get("delta") else {
+                continue;
+            };
+            if let Some(role) = delta.get("role").and_then(Value::as_str) {
+                state.role = Some(role.to_string());
+            }
+            append(
+                &mut state.content,
+                delta.get("content").and_then(Value::as_str),
+            );
+            append(
+                &mut state.refusal,
+                delta.get("refusal").and_then(Value::as_str),
+            );
+            append(
+                &mut state.reasoning,
+                delta
+                    .get("reasoning_content")
+                    .or_else(|| delta.get("reasoning"))
+                    .and_then(Value::as_str),
+            );
+            for call in delta
+                .get("tool_calls")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let call_index = call.get("index").and_then(Value::as_i64).unwrap_or(0);
+                let call_state = state.tool_calls.entry(call_index).or_default();
+                if let Some(id) = call.get("id").and_then(Value::as_str) {
+                    call_state.id = Some(id.to_string());
+                }
+                if let Some(kind) = call.get("type").and_then(Value::as_str) {
+                    call_state.kind = Some(kind.to_string());
+                }
+                if let Some(function) = call.get("function") {
+                    call_state
+                        .name
+                        .push_str(function.get("name").and_then(Value::as_str).unwrap_or(""));
+                    call_state.arguments.push_str(
+                        function
+                            .get("arguments")
+                            .and_then(Value::as_str)
+                            .unwrap_or(""),
+                    );
+                }
+            }
+        }
+    }
+
+    if let Some(response) = responses_final {
+        let body = serde_json::to_vec(&response).unwrap_or_default();
+        let mut whole = from_body(&body);
+        whole.error = whole.error.or(reply.error);
+        return whole;
+    }
+
+    let mut final_choices = Vec::new();
+    for (index, state) in &choices {
+        let tool_calls: Vec<Value> = state
+            .tool_calls
+            .values()
+            .map(|call| {
+                json!({
+                    "id": call.id,
+                    "type": call.kind.as_deref().unwrap_or("function"),
+                    "function": {"name": call.name, "arguments": call.arguments},
+                })
+            })
+            .collect();
+        let choice = if object_kind == "text_completion" {
+            json!({"index": index, "text": state.text.clone().unwrap_or_default(), "finish_reason": state.finish_reason})
+        } else {
+            let mut message = Map::new();
+            message.insert(
+                "role".into(),
+                json!(state.role.as_deref().unwrap_or("assistant")),
+            );
+            message.insert("content".into(), json!(state.content));
+            if let Some(refusal) = &state.refusal {
+                message.insert("refusal".into(), json!(refusal));
+            }
+            if let Some(reasoning) = &state.reasoning {
+                message.insert("reasoning_content".into(), json!(reasoning));
+            }
+            if !tool_calls.is_empty() {
+                message.insert("tool_calls".into(), Value::Array(tool_calls.clone()));
+            }
+            json!({"index": index, "message": message, "finish_reason": state.finish_reason})
+        };
+        final_choices.push(choice);
+        if *index == 0 {
+            reply.text = state.content.clone().or_else(|| state.text.clone());
+            reply.finish_reason = state.finish_reason.clone();
+            reply.tool_calls = (!tool_calls.is_empty()).then_some(Value::Array(tool_calls));
+        }
+    }
+
+    let mut object = header;
+    object.insert("object".into(), json!(object_kind));
+    object.insert("choices".into(), Value::Array(final_choices));
+    if let Some(usage) = usage_value {
+        object.insert("usage".into(), usage);
+    }
+    if let Some(error) = &reply.error {
+        object.insert(
+            "error".into(),
+            json!({"type": error.error_type, "message": error.message}),
+        );
+    }
+    reply.response_json = serde_json::to_vec(&Value::Object(object)).ok();
+    reply
+}
+
+fn event_type<'a>(event: &'a StreamEvent, chunk: &'a Value) -> &'a str {
+    event
+        .event
+        .as_deref()
+        .or_else(|| chunk.get("type").and_then(Value::as_str))
+        .unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn events(datas: &[&str]) -> ResponseCapture {
+        ResponseCapture::Stream(
+            datas
+                .iter()
+                .map(|d| StreamEvent {
+                    event: None,
+                    data: d.to_string(),
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn tool_call_arguments_split_across_chunks_are_joined() {
+        let reply = assemble(&events(&[
+            r#"{"id":"c1","model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"weather","arguments":""}}]},"finish_reason":null}]}"#,
+            r#"{"id":"c1","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"loc"}}]},"finish_reason":null}]}"#,
+            r#"{"id":"c1","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"ation\":\"Rome\"}"}}]},"finish_reason":null}]}"#,
+            r#"{"id":"c1","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}"#,
+            r#"{"id":"c1","choices":[],"usage":{"prompt_tokens":61,"completion_tokens":16,"total_tokens":77,"prompt_tokens_details":{"cached_tokens":3}}}"#,
+            "[DONE]",
+        ]));
+        assert_eq!(reply.finish_reason.as_deref(), Some("tool_calls"));
+        let calls = reply.tool_calls.unwrap();
+        assert_eq!(calls[0]["function"]["arguments"], r#"{"location":"Rome"}"#);
+        assert_eq!(calls[0]["id"], "call_1");
+        assert_eq!(
+            reply.usage,
+            Some(Usage {
+                prompt_tokens: Some(61),
+                completion_tokens: Some(16),
+                total_tokens: Some(77),
+                cached_tokens: Some(3)
+            })
+        );
+        let object: Value = serde_json::from_slice(&reply.response_json.unwrap()).unwrap();
+        assert_eq!(object["object"], "chat.completion");
+        assert_eq!(object["model"], "m");
+        assert_eq!(object["usage"]["total_tokens"], 77);
+    }
+
+    #[test]
+    fn legacy_completion_text_is_joined() {
+        let reply = assemble(&events(&[
+            r#"{"id":"x","object":"text_completion","choices":[{"index":0,"text":"Hel","finish_reason":null}]}"#,
+            r#"{"id":"x","object":"text_completion","choices":[{"index":0,"text":"lo","finish_reason":"stop"}]}"#,
+            "[DONE]",
+        ]));
+        assert_eq!(reply.text.as_deref(), Some("Hello"));
+        let object: Value = serde_json::from_slice(&reply.response_json.unwrap()).unwrap();
+        assert_eq!(object["choices"][0]["text"], "Hello");
+    }
+
+    #[test]
+    fn an_error_event_is_kept_with_the_partial_reply() {
+        let reply = assemble(&events(&[
+            r#"{"choices":[{"index":0,"delta":{"content":"Par"}}]}"#,
+            r#"{"error":{"message":"overloaded","type":"overloaded_error"}}"#,
+        ]));
+        assert_eq!(reply.text.as_deref(), Some("Par"));
+        assert_eq!(reply.error.unwrap().error_type, "overloaded_error");
+    }
+
+    #[test]
+    fn whole_bodies_give_text_usage_and_errors() {
+        let ok = from_body(br#"{"choices":[{"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}"#);
+        assert_eq!(ok.text.as_deref(), Some("Hi"));
+        assert_eq!(ok.usage.unwrap().total_tokens, Some(6));
+        let error = from_body(br#"{"error":{"message":"bad key","type":"authentication_error"}}"#);
+        assert_eq!(error.error.unwrap().message, "bad key");
+        let embeddings = from_body(
+            br#"{"object":"list","data":[],"usage":{"prompt_tokens":8,"total_tokens":8}}"#,
+        );
+        assert_eq!(embeddings.usage.unwrap().prompt_tokens, Some(8));
+    }
+}

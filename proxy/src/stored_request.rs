@@ -1,0 +1,157 @@
+//! The row the log writer stores, derived from a [`RequestRecord`]: messages split into nodes, the
+//! reply assembled, usage and its source settled, the forwarded body fingerprinted. This is where
+//! the parsing the request path skipped happens.
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::conversation::{self, Conversation};
+use crate::record::{Outcome, RequestRecord};
+use crate::reply::{self, AssembledReply};
+use crate::request_body;
+
+#[derive(Debug, Clone)]
+pub struct StoredRequest {
+    pub id: [u8; 16],
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub method: String,
+    pub endpoint: String,
+    pub client_model: Option<String>,
+    pub upstream_model: Option<String>,
+    pub is_stream: bool,
+    pub http_status: u16,
+    pub outcome: &'static str,
+    pub error_type: Option<String>,
+    pub error_message: Option<String>,
+    pub latency_us: i64,
+    pub ttfb_us: Option<i64>,
+    pub prompt_tokens: Option<i64>,
+    pub completion_tokens: Option<i64>,
+    pub total_tokens: Option<i64>,
+    pub cached_tokens: Option<i64>,
+    pub usage_source: &'static str,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub body_sha256: Option<[u8; 32]>,
+    pub conversation_id: Option<[u8; 32]>,
+    pub last_message_id: Option<[u8; 32]>,
+    pub message_count: u32,
+    pub last_user_message_preview: Option<String>,
+    pub reply_text: Option<String>,
+    pub reply_tool_calls: Option<String>,
+    pub finish_reason: Option<String>,
+    pub request_envelope: Vec<u8>,
+    pub messages_offset: Option<u32>,
+    pub response_json: Option<Vec<u8>>,
+    /// The conversation's nodes, written to `message_nodes` in the same transaction.
+    pub conversation: Conversation,
+}
+
+/// Usage source labels; a row's counts come from exactly one of these.
+pub const USAGE_FROM_UPSTREAM: &str = "upstream";
+pub const USAGE_NONE: &str = "none";
+
+impl StoredRequest {
+    pub fn from_record(record: RequestRecord) -> Self {
+        let mut conversation = conversation::split(&record.request_body);
+        let reply: AssembledReply = reply::assemble(&record.response);
+
+        // The proxy's own error wins; otherwise an error the upstream reported, in its body or mid-stream.
+        let upstream_error = reply.error.clone();
+        let (error_type, error_message) = match (&record.error, &upstream_error) {
+            (Some(own), _) => (Some(own.error_type.clone()), Some(own.message.clone())),
+            (None, Some(theirs)) => (
+                Some(theirs.error_type.clone()),
+                Some(theirs.message.clone()),
+            ),
+            (None, None) if record.http_status >= 400 => {
+                (Some(format!("http_{}", record.http_status)), None)
+            }
+            (None, None) => (None, None),
+        };
+        let outcome = match record.outcome {
+            Outcome::Ok if error_type.is_some() => Outcome::Error,
+            other => other,
+        };
+        let usage = reply.usage.unwrap_or_default();
+        let usage_source = if reply.usage.is_some() {
+            USAGE_FROM_UPSTREAM
+        } else {
+            USAGE_NONE
+        };
+
+        let body_sha256 = (!record.request_body.is_empty()).then(|| forwarded_body_sha256(&record));
+        let messages_offset = conversation
+            .messages_offset
+            .and_then(|o| u32::try_from(o).ok());
+        if conversation.messages_offset.is_some() && messages_offset.is_none() {
+            conversation.envelope = record.request_body.to_vec();
+            conversation.messages_offset = None;
+        }
+        StoredRequest {
+            id: *record.id.as_bytes(),
+            started_at: record.started_at,
+            finished_at: record.finished_at,
+            method: record.method,
+            endpoint: record.endpoint,
+            client_model: record.client_model,
+            upstream_model: record.upstream_model,
+            is_stream: record.is_stream,
+            http_status: record.http_status,
+            outcome: outcome.as_str(),
+            error_type,
+            error_message,
+            latency_us: record.latency.as_micros() as i64,
+            ttfb_us: record.time_to_first_byte.map(|d| d.as_micros() as i64),
+            prompt_tokens: usage.prompt_tokens,
+            completion_tokens: usage.completion_tokens,
+            total_tokens: usage.total_tokens,
+            cached_tokens: usage.cached_tokens,
+            usage_source,
+            client_ip: record.client_ip,
+            user_agent: record.user_agent.map(|ua| ua.chars().take(512).collect()),
+            body_sha256,
+            conversation_id: conversation.conversation_id(),
+            last_message_id: conversation.last_message_id(),
+            message_count: conversation.nodes.len() as u32,
+            last_user_message_preview: conversation.last_user_message_preview.clone(),
+            reply_text: reply.text,
+            reply_tool_calls: reply.tool_calls.map(|t| t.to_string()),
+            finish_reason: reply.finish_reason,
+            request_envelope: std::mem::take(&mut conversation.envelope),
+            messages_offset,
+            response_json: reply.response_json,
+            conversation,
+        }
+    }
+
+    /// Bytes this row adds to an INSERT statement, roughly.
+    pub fn approximate_size(&self) -> usize {
+        512 + self.request_envelope.len()
+            + self.response_json.as_ref().map_or(0, Vec::len)
+            + self.reply_text.as_ref().map_or(0, String::len)
+            + self
+                .conversation
+                .nodes
+                .iter()
+                .map(|n| n.raw_json.len() * 2)
+                .sum::<usize>()
+    }
+}
+
+/// SHA-256 of the body exactly as it was forwarded. The rewrite is deterministic, so it is redone
+/// here rather than hashed on the request path.
+fn forwarded_body_sha256(record: &RequestRecord) -> [u8; 32] {
+    let body = &record.request_body;
+    let forwarded = request_body::forward_fields(body).ok().and_then(|fields| {
+        let upstream_model = record.upstream_model.as_deref().unwrap_or_default();
+        request_body::rewrite(
+            body,
+            &fields,
+            upstream_model,
+            record.usage_requested_by_proxy,
+        )
+    });
+    Sha256::digest(forwarded.as_deref().unwrap_or(body)).into()
+}

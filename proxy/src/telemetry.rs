@@ -1,0 +1,13 @@
+//! Log output: human-readable lines on stderr, filtered by `LOG_LEVEL` (or `RUST_LOG` when set).
+
+use tracing_subscriber::EnvFilter;
+
+pub fn init(log_level: &str) {
+    // sqlx logs every statement at info; that would print conversations, so it starts at warn.
+    let default = format!("{log_level},sqlx=warn,hyper=warn,reqwest=warn");
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
