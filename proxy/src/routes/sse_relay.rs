@@ -62,6 +62,16 @@ impl SseRelay {
     }
 }
 
+impl Drop for SseRelay {
+    fn drop(&mut self) {
+        // Still pending here means the client went away first: keep the partial reply, and let the
+        // record's own drop mark it cancelled.
+        if let Some(pending) = self.pending.as_mut() {
+            pending.record().response = ResponseCapture::Stream(std::mem::take(&mut self.events));
+        }
+    }
+}
+
 /// The chunk a stream sends last when usage was asked for: no choices, only usage.
 fn is_usage_only_chunk(data: &str) -> bool {
     #[derive(serde::Deserialize)]

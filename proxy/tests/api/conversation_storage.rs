@@ -1,0 +1,90 @@
+use sqlx::MySqlPool;
+
+use crate::helpers::{count, spawn_app};
+
+/// The requests a coding assistant sends: each turn repeats the whole conversation so far.
+fn turn(messages: &[serde_json::Value]) -> String {
+    serde_json::json!({"model": "gpt-4o", "messages": messages, "temperature": 0}).to_string()
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_conversations_history_is_stored_once_however_many_turns_repeat_it(pool: MySqlPool) {
+    let app = spawn_app(pool.clone()).await;
+    let mut messages = vec![
+        serde_json::json!({"role": "system", "content": "You are a coding agent. ".repeat(50)}),
+    ];
+    let mut bodies = Vec::new();
+    for i in 0..10 {
+        messages.push(
+            serde_json::json!({"role": "user", "content": format!("step {i}: run the tests")}),
+        );
+        let body = turn(&messages);
+        app.post_json("/v1/chat/completions", &body, None).await;
+        bodies.push(body);
+        messages.push(serde_json::json!({"role": "assistant", "content": format!("ran step {i}")}));
+    }
+
+    let rows = app.logged_requests().await;
+    assert_eq!(rows.len(), 10);
+    // 1 system message + 10 user messages + 9 assistant messages in between: 20 distinct nodes, not 1+3+5+...+19.
+    assert_eq!(count(&pool, "message_nodes").await, 20);
+    for (row, body) in rows.iter().zip(&bodies) {
+        assert_eq!(
+            row.raw_request,
+            body.as_bytes(),
+            "each raw request is rebuilt exactly"
+        );
+    }
+    assert_eq!(rows[9].message_count, 20);
+    assert_eq!(
+        rows[9].last_user_message_preview.as_deref(),
+        Some("step 9: run the tests")
+    );
+
+    let stored_envelopes: i64 =
+        sqlx::query_scalar("SELECT CAST(SUM(LENGTH(request_envelope)) AS SIGNED) FROM requests")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let raw_total: usize = bodies.iter().map(String::len).sum();
+    assert!(
+        (stored_envelopes as usize) < raw_total / 10,
+        "envelopes {stored_envelopes} of {raw_total} raw bytes"
+    );
+}
+
+#[sqlx::test(migrations = false)]
+async fn two_conversations_that_differ_only_later_share_their_common_start(pool: MySqlPool) {
+    let app = spawn_app(pool.clone()).await;
+    let system = serde_json::json!({"role": "system", "content": "Be brief."});
+    let a = turn(&[
+        system.clone(),
+        serde_json::json!({"role": "user", "content": "A"}),
+    ]);
+    let b = turn(&[system, serde_json::json!({"role": "user", "content": "B"})]);
+
+    app.post_json("/v1/chat/completions", &a, None).await;
+    app.post_json("/v1/chat/completions", &b, None).await;
+    let rows = app.logged_requests().await;
+
+    assert_eq!(count(&pool, "message_nodes").await, 3);
+    assert_eq!(rows[0].messages[1].content_text.as_deref(), Some("A"));
+    assert_eq!(rows[1].messages[1].content_text.as_deref(), Some("B"));
+}
+
+#[sqlx::test(migrations = false)]
+async fn multimodal_parts_and_names_are_kept(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let body = r#"{"model":"gpt-4o","messages":[{"role":"user","name":"ana","content":[{"type":"text","text":"What is this?"},{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}}]}]}"#;
+
+    app.post_json("/v1/chat/completions", body, None).await;
+
+    let row = app.only_logged_request().await;
+    let message = &row.messages[0];
+    assert_eq!(message.name.as_deref(), Some("ana"));
+    assert_eq!(message.content_text.as_deref(), Some("What is this?"));
+    let parts: serde_json::Value =
+        serde_json::from_str(message.content_parts.as_deref().unwrap()).unwrap();
+    assert_eq!(parts[1]["type"], "image_url");
+    assert_eq!(row.raw_request, body.as_bytes());
+}

@@ -1,0 +1,14 @@
+//! End-to-end tests of the proxy: the real server on a real socket, a fresh MariaDB database per
+//! test (`#[sqlx::test]`, `DATABASE_URL` names the server), and a mock upstream speaking the
+//! recorded OpenAI wire format. Migrations are not pre-applied: the proxy applies them itself.
+
+mod client_auth;
+mod conversation_storage;
+mod errors;
+mod forwarding;
+mod helpers;
+mod mock_upstream;
+mod openai_sdk;
+mod service_endpoints;
+mod shutdown;
+mod streaming;

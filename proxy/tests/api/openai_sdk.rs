@@ -1,0 +1,162 @@
+//! The official OpenAI Python SDK against the real proxy binary: a real client is happy, every call
+//! is recorded, and neither key shows up in the proxy's output.
+
+use std::process::Stdio;
+
+use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::process::Command;
+
+use crate::helpers::fetch_logged_requests;
+use crate::mock_upstream::MockUpstream;
+
+const UPSTREAM_KEY: &str = "sk-upstream-sdk-secret-77aa";
+const CLIENT_KEY: &str = "sk-client-sdk-secret-55bb";
+
+#[sqlx::test(migrations = false)]
+async fn the_official_openai_python_sdk_works_through_the_proxy_binary(
+    pool_options: MySqlPoolOptions,
+    database: MySqlConnectOptions,
+) {
+    let has_sdk = std::process::Command::new("python3")
+        .args(["-c", "import openai"])
+        .status();
+    assert!(
+        has_sdk.is_ok_and(|s| s.success()),
+        "this test needs python3 with the openai package (scripts/test.sh installs it)"
+    );
+    let upstream = MockUpstream::start().await;
+    let mut proxy = Command::new(env!("CARGO_BIN_EXE_tokenslipper-proxy"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PROXY_HOST", "127.0.0.1")
+        .env("PROXY_PORT", "0")
+        .env("UPSTREAM_BASE_URL", &upstream.base_url)
+        .env("UPSTREAM_API_KEY", UPSTREAM_KEY)
+        .env("VERIFY_CLIENT_AUTH", "true")
+        .env("PROXY_API_KEYS", CLIENT_KEY)
+        .env("LOG_LEVEL", "debug")
+        .env("DB_HOST", database.get_host())
+        .env("DB_PORT", database.get_port().to_string())
+        .env("DB_USER", database.get_username())
+        .env("DB_NAME", database.get_database().unwrap())
+        .current_dir(std::env::temp_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+
+    // The banner names the port the proxy actually bound.
+    let mut stdout = BufReader::new(proxy.stdout.take().unwrap());
+    let mut banner = String::new();
+    let port = loop {
+        let mut line = String::new();
+        assert!(
+            stdout.read_line(&mut line).await.unwrap() > 0,
+            "the proxy exited early: {banner}"
+        );
+        banner.push_str(&line);
+        if let Some(rest) = line.split("Proxy:").nth(1) {
+            break rest
+                .trim()
+                .split(':')
+                .nth(2)
+                .unwrap()
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_string();
+        }
+    };
+    let base_url = format!("http://127.0.0.1:{port}/v1");
+
+    let sdk = Command::new("python3")
+        .arg(format!(
+            "{}/tests/openai_sdk_client.py",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .args([&base_url, CLIENT_KEY])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        sdk.status.success(),
+        "SDK run failed: {}",
+        String::from_utf8_lossy(&sdk.stderr)
+    );
+    let result: serde_json::Value = serde_json::from_slice(&sdk.stdout).unwrap();
+
+    assert_eq!(result["chat_text"], "Olá!");
+    assert_eq!(result["chat_total_tokens"], 22);
+    assert_eq!(result["stream_text"], "Olá!");
+    assert_eq!(
+        result["stream_chunks_with_usage"], 0,
+        "no usage chunk the client did not ask for"
+    );
+    assert_eq!(result["tool_name"], "weather");
+    assert_eq!(result["tool_arguments"]["location"], "Florence,Italy");
+    assert_eq!(result["tool_stream_total_tokens"], 77);
+    assert_eq!(result["completion_text"], "Hello, world");
+    assert_eq!(result["embedding_length"], 3);
+    assert!(result["model_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m == "gpt-4o"));
+
+    // SIGTERM: the proxy drains its log queue before it exits.
+    let pid = proxy.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = proxy.wait().await.unwrap();
+    assert!(status.success(), "clean exit on SIGTERM: {status}");
+    let mut output = banner;
+    stdout.read_to_string(&mut output).await.unwrap();
+    proxy
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut output)
+        .await
+        .unwrap();
+
+    let pool = pool_options.connect_with(database).await.unwrap();
+    let rows = fetch_logged_requests(&pool).await;
+    let endpoints: Vec<&str> = rows.iter().map(|r| r.endpoint.as_str()).collect();
+    assert_eq!(
+        endpoints,
+        [
+            "/v1/chat/completions",
+            "/v1/chat/completions",
+            "/v1/chat/completions",
+            "/v1/completions",
+            "/v1/embeddings",
+            "/v1/models"
+        ]
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r.http_status == 200 && r.outcome == "ok"),
+        "{rows:#?}"
+    );
+    assert_eq!(
+        rows[1].usage_source, "upstream",
+        "usage was collected for the stream that did not ask for it"
+    );
+    assert!(rows[1]
+        .user_agent
+        .as_deref()
+        .unwrap()
+        .starts_with("OpenAI/Python"));
+
+    for secret in [UPSTREAM_KEY, CLIENT_KEY] {
+        assert!(
+            !output.contains(secret),
+            "{secret} appeared in the proxy's output:\n{output}"
+        );
+    }
+}
