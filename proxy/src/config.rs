@@ -365,3 +365,32 @@ mod tests {
         assert!(text.contains("mysql://db:3307/x"));
     }
 }
+
+#[cfg(test)]
+mod example_file_tests {
+    use super::*;
+
+    const EXAMPLE: &str = include_str!("../../.env.example");
+
+    fn example_vars() -> HashMap<String, String> {
+        EXAMPLE
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#') && l.contains('='))
+            .map(|l| l.split_once('=').unwrap())
+            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_committed_env_example_is_a_valid_configuration() {
+        Config::from_vars(&example_vars()).unwrap();
+    }
+
+    #[test]
+    fn every_variable_in_the_env_example_is_read_by_the_configuration() {
+        let source = include_str!("config.rs");
+        for key in example_vars().keys() {
+            assert!(source.contains(&format!("\"{key}\"")), "{key} is documented but never read");
+        }
+    }
+}

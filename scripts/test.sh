@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The test command: every test of the workspace against a real MariaDB (started when none answers),
+# with the official OpenAI Python SDK installed for the client test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export DB_PORT=${DB_PORT:-3306}
+export DATABASE_URL=${DATABASE_URL:-mysql://root@127.0.0.1:$DB_PORT/test}
+scripts/ensure-mariadb.sh
+
+if ! python3 -c 'import openai' 2>/dev/null; then
+  echo "test.sh: installing the openai Python SDK" >&2
+  python3 -m pip install --quiet openai 2>/dev/null || python3 -m pip install --quiet --break-system-packages openai
+fi
+
+cargo test --workspace --locked "$@"
