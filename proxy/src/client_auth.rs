@@ -12,11 +12,7 @@ pub struct ClientAuth {
 
 impl ClientAuth {
     pub fn new(verify: bool, keys: &[String]) -> Self {
-        let accepted = verify.then(|| {
-            keys.iter()
-                .map(|k| Sha256::digest(k.as_bytes()).into())
-                .collect()
-        });
+        let accepted = verify.then(|| keys.iter().map(|k| Sha256::digest(k.as_bytes()).into()).collect());
         ClientAuth { accepted }
     }
 
@@ -29,17 +25,12 @@ impl ClientAuth {
         };
         let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
         // Look at every accepted key, whatever matched, so the count of keys tried does not leak either.
-        accepted.iter().fold(false, |found, candidate| {
-            found | constant_time_eq(candidate, &digest)
-        })
+        accepted.iter().fold(false, |found, candidate| found | constant_time_eq(candidate, &digest))
     }
 }
 
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let value = headers
-        .get(axum::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
+    let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }

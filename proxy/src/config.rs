@@ -18,10 +18,7 @@ pub struct ConfigError {
 }
 
 fn invalid(variable: &'static str, problem: impl Into<String>) -> ConfigError {
-    ConfigError {
-        variable,
-        problem: problem.into(),
-    }
+    ConfigError { variable, problem: problem.into() }
 }
 
 #[derive(Clone)]
@@ -64,10 +61,7 @@ impl fmt::Debug for Config {
             .field("upstream_base_url", &self.upstream_base_url.as_str())
             .field("upstream_api_key", &"<redacted>")
             .field("verify_client_auth", &self.verify_client_auth)
-            .field(
-                "proxy_api_keys",
-                &format!("<{} redacted>", self.proxy_api_keys.len()),
-            )
+            .field("proxy_api_keys", &format!("<{} redacted>", self.proxy_api_keys.len()))
             .field("database", &self.database_display)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("log_writer", &self.log_writer)
@@ -89,10 +83,8 @@ impl Config {
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
         let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
 
-        let upstream_base_url =
-            parse_base_url(get("UPSTREAM_BASE_URL").unwrap_or("https://api.anthropic.com/v1"))?;
-        let verify_client_auth =
-            parse_bool("VERIFY_CLIENT_AUTH", get("VERIFY_CLIENT_AUTH"), false)?;
+        let upstream_base_url = parse_base_url(get("UPSTREAM_BASE_URL").unwrap_or("https://api.anthropic.com/v1"))?;
+        let verify_client_auth = parse_bool("VERIFY_CLIENT_AUTH", get("VERIFY_CLIENT_AUTH"), false)?;
         let proxy_api_keys: Vec<String> = get("PROXY_API_KEYS")
             .unwrap_or("")
             .split(',')
@@ -108,10 +100,7 @@ impl Config {
         }
         let log_level = get("LOG_LEVEL").unwrap_or("info").to_ascii_lowercase();
         if !["trace", "debug", "info", "warn", "error"].contains(&log_level.as_str()) {
-            return Err(invalid(
-                "LOG_LEVEL",
-                format!("{log_level:?} is not one of trace, debug, info, warn, error"),
-            ));
+            return Err(invalid("LOG_LEVEL", format!("{log_level:?} is not one of trace, debug, info, warn, error")));
         }
         let extra_mapping = match get("EXTRA_MODEL_MAPPING") {
             None => BTreeMap::new(),
@@ -146,27 +135,11 @@ impl Config {
             model_mapping: ModelMapping::with_defaults_and(extra_mapping),
             database,
             database_display,
-            max_body_bytes: parse_positive(
-                "MAX_BODY_BYTES",
-                get("MAX_BODY_BYTES"),
-                32 * 1024 * 1024,
-            )?,
+            max_body_bytes: parse_positive("MAX_BODY_BYTES", get("MAX_BODY_BYTES"), 32 * 1024 * 1024)?,
             log_writer: LogWriterConfig {
-                queue_capacity: parse_positive(
-                    "LOG_QUEUE_CAPACITY",
-                    get("LOG_QUEUE_CAPACITY"),
-                    10_000,
-                )?,
-                batch_max_rows: parse_positive(
-                    "LOG_BATCH_MAX_ROWS",
-                    get("LOG_BATCH_MAX_ROWS"),
-                    500,
-                )?,
-                batch_max_bytes: parse_positive(
-                    "LOG_BATCH_MAX_BYTES",
-                    get("LOG_BATCH_MAX_BYTES"),
-                    4 * 1024 * 1024,
-                )?,
+                queue_capacity: parse_positive("LOG_QUEUE_CAPACITY", get("LOG_QUEUE_CAPACITY"), 10_000)?,
+                batch_max_rows: parse_positive("LOG_BATCH_MAX_ROWS", get("LOG_BATCH_MAX_ROWS"), 500)?,
+                batch_max_bytes: parse_positive("LOG_BATCH_MAX_BYTES", get("LOG_BATCH_MAX_BYTES"), 4 * 1024 * 1024)?,
                 flush_interval: Duration::from_millis(parse_positive(
                     "LOG_FLUSH_INTERVAL_MS",
                     get("LOG_FLUSH_INTERVAL_MS"),
@@ -189,25 +162,15 @@ fn parse_base_url(text: &str) -> Result<reqwest::Url, ConfigError> {
     let url = reqwest::Url::parse(text.trim_end_matches('/'))
         .map_err(|e| invalid("UPSTREAM_BASE_URL", format!("{text:?} is not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(invalid(
-            "UPSTREAM_BASE_URL",
-            format!("{text:?} must be an http:// or https:// URL with a host"),
-        ));
+        return Err(invalid("UPSTREAM_BASE_URL", format!("{text:?} must be an http:// or https:// URL with a host")));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid(
-            "UPSTREAM_BASE_URL",
-            "must not carry a query string or fragment",
-        ));
+        return Err(invalid("UPSTREAM_BASE_URL", "must not carry a query string or fragment"));
     }
     Ok(url)
 }
 
-fn parse_bool(
-    variable: &'static str,
-    value: Option<&str>,
-    default: bool,
-) -> Result<bool, ConfigError> {
+fn parse_bool(variable: &'static str, value: Option<&str>, default: bool) -> Result<bool, ConfigError> {
     match value.map(str::to_ascii_lowercase).as_deref() {
         None => Ok(default),
         Some("true" | "1" | "yes" | "on") => Ok(true),
@@ -223,20 +186,13 @@ fn parse_number<T: std::str::FromStr>(
 ) -> Result<T, ConfigError> {
     match value {
         None => Ok(default),
-        Some(text) => text.parse().map_err(|_| {
-            invalid(
-                variable,
-                format!("{text:?} is not a valid number for this setting"),
-            )
-        }),
+        Some(text) => {
+            text.parse().map_err(|_| invalid(variable, format!("{text:?} is not a valid number for this setting")))
+        }
     }
 }
 
-fn parse_positive<T>(
-    variable: &'static str,
-    value: Option<&str>,
-    default: T,
-) -> Result<T, ConfigError>
+fn parse_positive<T>(variable: &'static str, value: Option<&str>, default: T) -> Result<T, ConfigError>
 where
     T: std::str::FromStr + PartialOrd + Default,
 {
@@ -248,18 +204,12 @@ where
 }
 
 /// `DATABASE_URL` wins over the `DB_*` set. Building from parts avoids URL-escaping passwords by hand.
-fn database_options<'a>(
-    get: &impl Fn(&str) -> Option<&'a str>,
-) -> Result<(MySqlConnectOptions, String), ConfigError> {
+fn database_options<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<(MySqlConnectOptions, String), ConfigError> {
     if let Some(url) = get("DATABASE_URL") {
-        let options: MySqlConnectOptions = url.parse().map_err(|e| {
-            invalid(
-                "DATABASE_URL",
-                format!("not a mysql:// URL: {}", redact_url_error(e, url)),
-            )
-        })?;
-        let parsed =
-            reqwest::Url::parse(url).map_err(|e| invalid("DATABASE_URL", e.to_string()))?;
+        let options: MySqlConnectOptions = url
+            .parse()
+            .map_err(|e| invalid("DATABASE_URL", format!("not a mysql:// URL: {}", redact_url_error(e, url))))?;
+        let parsed = reqwest::Url::parse(url).map_err(|e| invalid("DATABASE_URL", e.to_string()))?;
         let display = format!(
             "mysql://{}:{}{}",
             parsed.host_str().unwrap_or("localhost"),
@@ -272,11 +222,7 @@ fn database_options<'a>(
     let port: u16 = parse_number("DB_PORT", get("DB_PORT"), 3306)?;
     let user = get("DB_USER").unwrap_or("root");
     let name = get("DB_NAME").unwrap_or("tokenslipper");
-    let mut options = MySqlConnectOptions::new()
-        .host(host)
-        .port(port)
-        .username(user)
-        .database(name);
+    let mut options = MySqlConnectOptions::new().host(host).port(port).username(user).database(name);
     if let Some(password) = get("DB_PASSWORD") {
         options = options.password(password);
     }
@@ -286,10 +232,7 @@ fn database_options<'a>(
 // sqlx's parse errors can quote the URL, password included; never pass that on.
 fn redact_url_error(error: sqlx::Error, url: &str) -> String {
     let text = error.to_string();
-    match reqwest::Url::parse(url)
-        .ok()
-        .and_then(|u| u.password().map(String::from))
-    {
+    match reqwest::Url::parse(url).ok().and_then(|u| u.password().map(String::from)) {
         Some(password) if !password.is_empty() => text.replace(&password, "<redacted>"),
         _ => text,
     }
@@ -300,10 +243,7 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
@@ -311,15 +251,9 @@ mod tests {
         let config = Config::from_vars(&HashMap::new()).unwrap();
         assert_eq!(config.proxy_port, 8000);
         assert_eq!(config.admin_port, 8080);
-        assert_eq!(
-            config.upstream_base_url.as_str(),
-            "https://api.anthropic.com/v1"
-        );
+        assert_eq!(config.upstream_base_url.as_str(), "https://api.anthropic.com/v1");
         assert!(!config.verify_client_auth);
-        assert_eq!(
-            config.database_display,
-            "mysql://127.0.0.1:3306/tokenslipper"
-        );
+        assert_eq!(config.database_display, "mysql://127.0.0.1:3306/tokenslipper");
     }
 
     #[test]

@@ -63,8 +63,7 @@ pub fn split(body: &[u8]) -> Conversation {
     let Some(messages_field) = field(&fields, "messages") else {
         return whole(body);
     };
-    let Ok(raw_messages) = serde_json::from_str::<Vec<&RawValue>>(messages_field.value.get())
-    else {
+    let Ok(raw_messages) = serde_json::from_str::<Vec<&RawValue>>(messages_field.value.get()) else {
         return whole(body);
     };
 
@@ -73,18 +72,13 @@ pub fn split(body: &[u8]) -> Conversation {
         let parent_id = nodes.last().map(|n: &MessageNode| n.id);
         nodes.push(node(parent_id, position as u32, raw.get().as_bytes()));
     }
-    let last_user_message_preview = nodes
-        .iter()
-        .rev()
-        .find(|n| n.role == "user")
-        .and_then(|n| n.content_text.as_deref())
-        .map(preview);
+    let last_user_message_preview =
+        nodes.iter().rev().find(|n| n.role == "user").and_then(|n| n.content_text.as_deref()).map(preview);
 
     // Cutting is exact only when the array is written compactly: `[` + elements joined by `,` + `]`.
     let span = &messages_field.span;
-    let compact_len = 2
-        + raw_messages.iter().map(|m| m.get().len()).sum::<usize>()
-        + raw_messages.len().saturating_sub(1);
+    let compact_len =
+        2 + raw_messages.iter().map(|m| m.get().len()).sum::<usize>() + raw_messages.len().saturating_sub(1);
     let (envelope, messages_offset) = if span.len() == compact_len {
         let mut envelope = Vec::with_capacity(body.len() - span.len());
         envelope.extend_from_slice(&body[..span.start]);
@@ -93,26 +87,15 @@ pub fn split(body: &[u8]) -> Conversation {
     } else {
         (body.to_vec(), None)
     };
-    Conversation {
-        nodes,
-        envelope,
-        messages_offset,
-        last_user_message_preview,
-    }
+    Conversation { nodes, envelope, messages_offset, last_user_message_preview }
 }
 
 /// Puts the raw request back together from its envelope and nodes (the inverse of [`split`]).
-pub fn reassemble(
-    envelope: &[u8],
-    messages_offset: Option<usize>,
-    raw_messages: &[&[u8]],
-) -> Vec<u8> {
+pub fn reassemble(envelope: &[u8], messages_offset: Option<usize>, raw_messages: &[&[u8]]) -> Vec<u8> {
     let Some(offset) = messages_offset else {
         return envelope.to_vec();
     };
-    let mut body = Vec::with_capacity(
-        envelope.len() + raw_messages.iter().map(|m| m.len() + 1).sum::<usize>() + 2,
-    );
+    let mut body = Vec::with_capacity(envelope.len() + raw_messages.iter().map(|m| m.len() + 1).sum::<usize>() + 2);
     body.extend_from_slice(&envelope[..offset]);
     body.push(b'[');
     for (i, raw) in raw_messages.iter().enumerate() {
@@ -132,14 +115,8 @@ fn node(parent_id: Option<NodeId>, position: u32, raw: &[u8]) -> MessageNode {
     let (content_text, content_parts) = match value.get("content") {
         Some(Value::String(text)) => (Some(text.clone()), None),
         Some(parts @ Value::Array(items)) => {
-            let texts: Vec<&str> = items
-                .iter()
-                .filter_map(|p| p.get("text").and_then(Value::as_str))
-                .collect();
-            (
-                (!texts.is_empty()).then(|| texts.join("\n")),
-                Some(parts.to_string()),
-            )
+            let texts: Vec<&str> = items.iter().filter_map(|p| p.get("text").and_then(Value::as_str)).collect();
+            ((!texts.is_empty()).then(|| texts.join("\n")), Some(parts.to_string()))
         }
         _ => (None, None),
     };
@@ -151,10 +128,7 @@ fn node(parent_id: Option<NodeId>, position: u32, raw: &[u8]) -> MessageNode {
         name: text("name"),
         content_text,
         content_parts,
-        tool_calls: value
-            .get("tool_calls")
-            .filter(|t| !t.is_null())
-            .map(Value::to_string),
+        tool_calls: value.get("tool_calls").filter(|t| !t.is_null()).map(Value::to_string),
         tool_call_id: text("tool_call_id"),
         raw_json: raw.to_vec(),
     }
@@ -177,15 +151,8 @@ mod tests {
     fn split_and_reassemble_give_back_the_exact_body() {
         for body in [TURN_1, TURN_2] {
             let conversation = split(body);
-            let raws: Vec<&[u8]> = conversation
-                .nodes
-                .iter()
-                .map(|n| n.raw_json.as_slice())
-                .collect();
-            assert_eq!(
-                reassemble(&conversation.envelope, conversation.messages_offset, &raws),
-                body
-            );
+            let raws: Vec<&[u8]> = conversation.nodes.iter().map(|n| n.raw_json.as_slice()).collect();
+            assert_eq!(reassemble(&conversation.envelope, conversation.messages_offset, &raws), body);
         }
     }
 
@@ -206,10 +173,7 @@ mod tests {
         assert_eq!(nodes[3].tool_call_id.as_deref(), Some("c1"));
         assert_eq!(nodes[3].content_text.as_deref(), Some("42"));
         assert!(nodes[3].content_parts.is_some());
-        assert_eq!(
-            split(TURN_2).last_user_message_preview.as_deref(),
-            Some("Hi")
-        );
+        assert_eq!(split(TURN_2).last_user_message_preview.as_deref(), Some("Hi"));
     }
 
     #[test]

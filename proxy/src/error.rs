@@ -32,14 +32,12 @@ pub enum ProxyError {
 impl ProxyError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ProxyError::InvalidBody(_)
-            | ProxyError::MissingModel
-            | ProxyError::BodyUnreadable(_) => StatusCode::BAD_REQUEST,
+            ProxyError::InvalidBody(_) | ProxyError::MissingModel | ProxyError::BodyUnreadable(_) => {
+                StatusCode::BAD_REQUEST
+            }
             ProxyError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ProxyError::InvalidClientKey => StatusCode::UNAUTHORIZED,
-            ProxyError::UpstreamUnreachable | ProxyError::UpstreamStreamBroken => {
-                StatusCode::BAD_GATEWAY
-            }
+            ProxyError::UpstreamUnreachable | ProxyError::UpstreamStreamBroken => StatusCode::BAD_GATEWAY,
             ProxyError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             ProxyError::UnknownRoute { .. } => StatusCode::NOT_FOUND,
         }
@@ -49,11 +47,7 @@ impl ProxyError {
     fn parts(&self) -> (&'static str, Option<&'static str>, &'static str) {
         match self {
             ProxyError::InvalidBody(_) => ("invalid_request_error", None, "invalid_json"),
-            ProxyError::MissingModel => (
-                "invalid_request_error",
-                Some("model"),
-                "missing_required_parameter",
-            ),
+            ProxyError::MissingModel => ("invalid_request_error", Some("model"), "missing_required_parameter"),
             ProxyError::BodyTooLarge { .. } => ("invalid_request_error", None, "request_too_large"),
             ProxyError::BodyUnreadable(_) => ("invalid_request_error", None, "body_unreadable"),
             ProxyError::InvalidClientKey => ("invalid_request_error", None, "invalid_api_key"),
@@ -71,10 +65,7 @@ impl ProxyError {
 
     /// How the error is recorded: the code names it, the message is what the client was told.
     pub fn recorded(&self) -> RecordedError {
-        RecordedError {
-            error_type: self.parts().2.to_string(),
-            message: self.to_string(),
-        }
+        RecordedError { error_type: self.parts().2.to_string(), message: self.to_string() }
     }
 }
 

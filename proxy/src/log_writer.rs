@@ -75,9 +75,7 @@ impl Drop for InFlight {
 impl LogSender {
     pub fn begin_request(&self) -> InFlight {
         self.shared.in_flight.fetch_add(1, Ordering::AcqRel);
-        InFlight {
-            shared: self.shared.clone(),
-        }
+        InFlight { shared: self.shared.clone() }
     }
 
     /// Queues a record without waiting. A full queue drops it and counts the drop.
@@ -114,12 +112,8 @@ impl LogSender {
     pub fn status(&self) -> LogWriterStatus {
         let capacity = self.commands.max_capacity();
         let queued = capacity - self.commands.capacity();
-        let dropped_recently = self
-            .shared
-            .last_drop
-            .lock()
-            .unwrap()
-            .is_some_and(|t| t.elapsed() < Duration::from_secs(60));
+        let dropped_recently =
+            self.shared.last_drop.lock().unwrap().is_some_and(|t| t.elapsed() < Duration::from_secs(60));
         LogWriterStatus {
             queued,
             queue_capacity: capacity,
@@ -142,17 +136,9 @@ impl LogWriter {
     pub fn start(pool: MySqlPool, config: LogWriterConfig) -> Self {
         let (commands, receiver) = mpsc::channel(config.queue_capacity);
         let shared = Arc::new(Shared::default());
-        let worker = Worker {
-            pool,
-            config,
-            shared: shared.clone(),
-            known_nodes: HashSet::new(),
-        };
+        let worker = Worker { pool, config, shared: shared.clone(), known_nodes: HashSet::new() };
         let task = tokio::spawn(worker.run(receiver));
-        LogWriter {
-            sender: LogSender { commands, shared },
-            task,
-        }
+        LogWriter { sender: LogSender { commands, shared }, task }
     }
 
     pub fn sender(&self) -> LogSender {
@@ -205,12 +191,8 @@ impl Worker {
                     let row = StoredRequest::from_record(*record);
                     batch_bytes += row.approximate_size();
                     batch.push(row);
-                    deadline.get_or_insert_with(|| {
-                        tokio::time::Instant::now() + self.config.flush_interval
-                    });
-                    if batch.len() >= self.config.batch_max_rows
-                        || batch_bytes >= self.config.batch_max_bytes
-                    {
+                    deadline.get_or_insert_with(|| tokio::time::Instant::now() + self.config.flush_interval);
+                    if batch.len() >= self.config.batch_max_rows || batch_bytes >= self.config.batch_max_bytes {
                         self.write(&mut batch).await;
                         (batch_bytes, deadline) = (0, None);
                     }
@@ -260,9 +242,7 @@ impl Worker {
             if self.migrate_once().await {
                 match self.insert(batch).await {
                     Ok(()) => {
-                        self.shared
-                            .written
-                            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                        self.shared.written.fetch_add(batch.len() as u64, Ordering::Relaxed);
                         *self.shared.database_error.lock().unwrap() = None;
                         batch.clear();
                         return;
@@ -296,10 +276,7 @@ impl Worker {
     fn note_database_error(&self, message: &str) {
         let mut last = self.shared.database_error.lock().unwrap();
         if last.as_deref() != Some(message) {
-            tracing::warn!(
-                error = message,
-                "log writer cannot reach the database; will retry"
-            );
+            tracing::warn!(error = message, "log writer cannot reach the database; will retry");
         }
         *last = Some(message.to_string());
     }

@@ -17,26 +17,19 @@ pub struct ModelMapping {
 
 impl ModelMapping {
     pub fn with_defaults_and(extra: BTreeMap<String, String>) -> Self {
-        let mut entries: BTreeMap<String, String> = DEFAULT_MAPPING
-            .iter()
-            .map(|(from, to)| (from.to_string(), to.to_string()))
-            .collect();
+        let mut entries: BTreeMap<String, String> =
+            DEFAULT_MAPPING.iter().map(|(from, to)| (from.to_string(), to.to_string())).collect();
         entries.extend(extra);
         ModelMapping { entries }
     }
 
     /// The upstream name for `client_model`; the same name when it is not mapped.
     pub fn upstream_name<'a>(&'a self, client_model: &'a str) -> &'a str {
-        self.entries
-            .get(client_model)
-            .map(String::as_str)
-            .unwrap_or(client_model)
+        self.entries.get(client_model).map(String::as_str).unwrap_or(client_model)
     }
 
     pub fn aliases(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries
-            .iter()
-            .map(|(from, to)| (from.as_str(), to.as_str()))
+        self.entries.iter().map(|(from, to)| (from.as_str(), to.as_str()))
     }
 
     pub fn is_alias(&self, name: &str) -> bool {

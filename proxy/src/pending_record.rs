@@ -20,12 +20,7 @@ pub struct PendingRecord {
 
 impl PendingRecord {
     pub fn start(log: &LogSender, record: RequestRecord) -> Self {
-        PendingRecord {
-            started: Instant::now(),
-            record,
-            in_flight: Some(log.begin_request()),
-            log: log.clone(),
-        }
+        PendingRecord { started: Instant::now(), record, in_flight: Some(log.begin_request()), log: log.clone() }
     }
 
     pub fn record(&mut self) -> &mut RequestRecord {

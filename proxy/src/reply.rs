@@ -38,12 +38,7 @@ impl Usage {
         if prompt.is_none() && completion.is_none() && total.is_none() {
             return None;
         }
-        Some(Usage {
-            prompt_tokens: prompt,
-            completion_tokens: completion,
-            total_tokens: total,
-            cached_tokens: cached,
-        })
+        Some(Usage { prompt_tokens: prompt, completion_tokens: completion, total_tokens: total, cached_tokens: cached })
     }
 }
 
@@ -74,25 +69,16 @@ pub fn assemble(response: &ResponseCapture) -> AssembledReply {
 }
 
 fn from_body(body: &[u8]) -> AssembledReply {
-    let mut reply = AssembledReply {
-        response_json: Some(body.to_vec()),
-        ..Default::default()
-    };
+    let mut reply = AssembledReply { response_json: Some(body.to_vec()), ..Default::default() };
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
         return reply;
     };
     reply.error = error_of(&value);
     reply.usage = value.get("usage").and_then(Usage::from_json);
     if let Some(choice) = value.get("choices").and_then(|c| c.get(0)) {
-        reply.finish_reason = choice
-            .get("finish_reason")
-            .and_then(Value::as_str)
-            .map(String::from);
+        reply.finish_reason = choice.get("finish_reason").and_then(Value::as_str).map(String::from);
         if let Some(message) = choice.get("message") {
-            reply.text = message
-                .get("content")
-                .and_then(Value::as_str)
-                .map(String::from);
+            reply.text = message.get("content").and_then(Value::as_str).map(String::from);
             reply.tool_calls = message.get("tool_calls").filter(|t| !t.is_null()).cloned();
         } else {
             reply.text = choice.get("text").and_then(Value::as_str).map(String::from);
@@ -100,16 +86,9 @@ fn from_body(body: &[u8]) -> AssembledReply {
     } else if let Some(output) = value.get("output").and_then(Value::as_array) {
         // Responses API: text lives in output[].content[].text, tool calls are function_call items.
         reply.text = responses_output_text(output);
-        let calls: Vec<Value> = output
-            .iter()
-            .filter(|i| i["type"] == "function_call")
-            .cloned()
-            .collect();
+        let calls: Vec<Value> = output.iter().filter(|i| i["type"] == "function_call").cloned().collect();
         reply.tool_calls = (!calls.is_empty()).then_some(Value::Array(calls));
-        reply.finish_reason = value
-            .get("status")
-            .and_then(Value::as_str)
-            .map(String::from);
+        reply.finish_reason = value.get("status").and_then(Value::as_str).map(String::from);
     }
     reply
 }
@@ -128,11 +107,7 @@ fn error_of(value: &Value) -> Option<UpstreamError> {
     let error = value.get("error").filter(|e| !e.is_null())?;
     let message = match error {
         Value::String(text) => text.clone(),
-        _ => error
-            .get("message")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string(),
+        _ => error.get("message").and_then(Value::as_str).unwrap_or("").to_string(),
     };
     let error_type = error
         .get("type")
@@ -140,10 +115,7 @@ fn error_of(value: &Value) -> Option<UpstreamError> {
         .or_else(|| value.get("type").and_then(Value::as_str))
         .unwrap_or("upstream_error")
         .to_string();
-    Some(UpstreamError {
-        error_type,
-        message,
-    })
+    Some(UpstreamError { error_type, message })
 }
 
 #[derive(Default)]
@@ -192,20 +164,11 @@ fn from_stream(events: &[StreamEvent]) -> AssembledReply {
             continue;
         }
         // Responses API streams end with the whole response in `response.completed`.
-        if let Some(response) = chunk
-            .get("response")
-            .filter(|_| event_type(event, &chunk).ends_with("completed"))
-        {
+        if let Some(response) = chunk.get("response").filter(|_| event_type(event, &chunk).ends_with("completed")) {
             responses_final = Some(response.clone());
             continue;
         }
-        for key in [
-            "id",
-            "created",
-            "model",
-            "system_fingerprint",
-            "service_tier",
-        ] {
+        for key in ["id", "created", "model", "system_fingerprint", "service_tier"] {
             if let Some(value) = chunk.get(key).filter(|v| !v.is_null()) {
                 header.entry(key).or_insert_with(|| value.clone());
             }
@@ -214,12 +177,7 @@ fn from_stream(events: &[StreamEvent]) -> AssembledReply {
             reply.usage = Usage::from_json(usage);
             usage_value = Some(usage.clone());
         }
-        for choice in chunk
-            .get("choices")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for choice in chunk.get("choices").and_then(Value::as_array).into_iter().flatten() {
             let index = choice.get("index").and_then(Value::as_i64).unwrap_or(0);
             let state = choices.entry(index).or_default();
             if let Some(reason) = choice.get("finish_reason").and_then(Value::as_str) {
@@ -235,27 +193,13 @@ fn from_stream(events: &[StreamEvent]) -> AssembledReply {
             if let Some(role) = delta.get("role").and_then(Value::as_str) {
                 state.role = Some(role.to_string());
             }
-            append(
-                &mut state.content,
-                delta.get("content").and_then(Value::as_str),
-            );
-            append(
-                &mut state.refusal,
-                delta.get("refusal").and_then(Value::as_str),
-            );
+            append(&mut state.content, delta.get("content").and_then(Value::as_str));
+            append(&mut state.refusal, delta.get("refusal").and_then(Value::as_str));
             append(
                 &mut state.reasoning,
-                delta
-                    .get("reasoning_content")
-                    .or_else(|| delta.get("reasoning"))
-                    .and_then(Value::as_str),
+                delta.get("reasoning_content").or_else(|| delta.get("reasoning")).and_then(Value::as_str),
             );
-            for call in delta
-                .get("tool_calls")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            for call in delta.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
                 let call_index = call.get("index").and_then(Value::as_i64).unwrap_or(0);
                 let call_state = state.tool_calls.entry(call_index).or_default();
                 if let Some(id) = call.get("id").and_then(Value::as_str) {
@@ -265,15 +209,8 @@ fn from_stream(events: &[StreamEvent]) -> AssembledReply {
                     call_state.kind = Some(kind.to_string());
                 }
                 if let Some(function) = call.get("function") {
-                    call_state
-                        .name
-                        .push_str(function.get("name").and_then(Value::as_str).unwrap_or(""));
-                    call_state.arguments.push_str(
-                        function
-                            .get("arguments")
-                            .and_then(Value::as_str)
-                            .unwrap_or(""),
-                    );
+                    call_state.name.push_str(function.get("name").and_then(Value::as_str).unwrap_or(""));
+                    call_state.arguments.push_str(function.get("arguments").and_then(Value::as_str).unwrap_or(""));
                 }
             }
         }
@@ -303,10 +240,7 @@ fn from_stream(events: &[StreamEvent]) -> AssembledReply {
             json!({"index": index, "text": state.text.clone().unwrap_or_default(), "finish_reason": state.finish_reason})
         } else {
             let mut message = Map::new();
-            message.insert(
-                "role".into(),
-                json!(state.role.as_deref().unwrap_or("assistant")),
-            );
+            message.insert("role".into(), json!(state.role.as_deref().unwrap_or("assistant")));
             message.insert("content".into(), json!(state.content));
             if let Some(refusal) = &state.refusal {
                 message.insert("refusal".into(), json!(refusal));
@@ -334,21 +268,14 @@ fn from_stream(events: &[StreamEvent]) -> AssembledReply {
         object.insert("usage".into(), usage);
     }
     if let Some(error) = &reply.error {
-        object.insert(
-            "error".into(),
-            json!({"type": error.error_type, "message": error.message}),
-        );
+        object.insert("error".into(), json!({"type": error.error_type, "message": error.message}));
     }
     reply.response_json = serde_json::to_vec(&Value::Object(object)).ok();
     reply
 }
 
 fn event_type<'a>(event: &'a StreamEvent, chunk: &'a Value) -> &'a str {
-    event
-        .event
-        .as_deref()
-        .or_else(|| chunk.get("type").and_then(Value::as_str))
-        .unwrap_or("")
+    event.event.as_deref().or_else(|| chunk.get("type").and_then(Value::as_str)).unwrap_or("")
 }
 
 #[cfg(test)]
@@ -356,15 +283,7 @@ mod tests {
     use super::*;
 
     fn events(datas: &[&str]) -> ResponseCapture {
-        ResponseCapture::Stream(
-            datas
-                .iter()
-                .map(|d| StreamEvent {
-                    event: None,
-                    data: d.to_string(),
-                })
-                .collect(),
-        )
+        ResponseCapture::Stream(datas.iter().map(|d| StreamEvent { event: None, data: d.to_string() }).collect())
     }
 
     #[test]
@@ -425,9 +344,7 @@ mod tests {
         assert_eq!(ok.usage.unwrap().total_tokens, Some(6));
         let error = from_body(br#"{"error":{"message":"bad key","type":"authentication_error"}}"#);
         assert_eq!(error.error.unwrap().message, "bad key");
-        let embeddings = from_body(
-            br#"{"object":"list","data":[],"usage":{"prompt_tokens":8,"total_tokens":8}}"#,
-        );
+        let embeddings = from_body(br#"{"object":"list","data":[],"usage":{"prompt_tokens":8,"total_tokens":8}}"#);
         assert_eq!(embeddings.usage.unwrap().prompt_tokens, Some(8));
     }
 }

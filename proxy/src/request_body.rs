@@ -51,9 +51,7 @@ pub fn top_level_fields(body: &[u8]) -> Result<Vec<TopLevelField<'_>>, BodyError
             BodyError::InvalidJson(e.to_string())
         }
     })?;
-    deserializer
-        .end()
-        .map_err(|e| BodyError::InvalidJson(e.to_string()))?;
+    deserializer.end().map_err(|e| BodyError::InvalidJson(e.to_string()))?;
 
     // A borrowed RawValue points into `body`; its offset is the distance between the two pointers.
     let base = body.as_ptr() as usize;
@@ -61,11 +59,7 @@ pub fn top_level_fields(body: &[u8]) -> Result<Vec<TopLevelField<'_>>, BodyError
         .into_iter()
         .map(|(key, value)| {
             let start = value.get().as_ptr() as usize - base;
-            TopLevelField {
-                key,
-                value,
-                span: start..start + value.get().len(),
-            }
+            TopLevelField { key, value, span: start..start + value.get().len() }
         })
         .collect())
 }
@@ -93,9 +87,8 @@ pub fn forward_fields(body: &[u8]) -> Result<ForwardFields, BodyError> {
     let model = model_field.and_then(|f| serde_json::from_str::<String>(f.value.get()).ok());
     let stream = field(&fields, "stream").is_some_and(|f| f.value.get() == "true");
     let options_field = field(&fields, "stream_options");
-    let stream_options = options_field.and_then(|f| {
-        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(f.value.get()).ok()
-    });
+    let stream_options = options_field
+        .and_then(|f| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(f.value.get()).ok());
     let client_asked_for_usage = stream_options
         .as_ref()
         .and_then(|o| o.get("include_usage"))
@@ -113,19 +106,11 @@ pub fn forward_fields(body: &[u8]) -> Result<ForwardFields, BodyError> {
 
 /// The body to send upstream: `model` replaced by `upstream_model` and, when `ask_for_usage` is set,
 /// `stream_options.include_usage` turned on. Returns `None` when nothing needs to change.
-pub fn rewrite(
-    body: &[u8],
-    fields: &ForwardFields,
-    upstream_model: &str,
-    ask_for_usage: bool,
-) -> Option<Vec<u8>> {
+pub fn rewrite(body: &[u8], fields: &ForwardFields, upstream_model: &str, ask_for_usage: bool) -> Option<Vec<u8>> {
     let mut edits: Vec<(Range<usize>, Vec<u8>)> = Vec::new();
     if let (Some(model), Some(span)) = (&fields.model, &fields.model_span) {
         if model != upstream_model {
-            edits.push((
-                span.clone(),
-                serde_json::to_vec(upstream_model).expect("a string serialises"),
-            ));
+            edits.push((span.clone(), serde_json::to_vec(upstream_model).expect("a string serialises")));
         }
     }
     if ask_for_usage {
@@ -137,10 +122,7 @@ pub fn rewrite(
             None => {
                 // Insert a new member just before the object's closing brace. The object is not empty
                 // (it has `stream`), so a leading comma is always right.
-                let close = body
-                    .iter()
-                    .rposition(|&b| b == b'}')
-                    .expect("a parsed object ends with }");
+                let close = body.iter().rposition(|&b| b == b'}').expect("a parsed object ends with }");
                 let mut member = b",\"stream_options\":".to_vec();
                 member.extend_from_slice(&options);
                 edits.push((close..close, member));
@@ -173,8 +155,7 @@ mod tests {
         let fields = forward_fields(body).unwrap();
         assert_eq!(fields.model.as_deref(), Some("gpt-4o"));
         let out = rewrite(body, &fields, "claude-3-5-sonnet-20241022", false).unwrap();
-        let expected =
-            String::from_utf8_lossy(body).replace("\"gpt-4o\"", "\"claude-3-5-sonnet-20241022\"");
+        let expected = String::from_utf8_lossy(body).replace("\"gpt-4o\"", "\"claude-3-5-sonnet-20241022\"");
         assert_eq!(String::from_utf8(out).unwrap(), expected);
     }
 
@@ -191,10 +172,7 @@ mod tests {
         let fields = forward_fields(body).unwrap();
         assert!(fields.stream && !fields.client_asked_for_usage);
         let out = rewrite(body, &fields, "m", true).unwrap();
-        assert_eq!(
-            out,
-            br#"{"model":"m","stream":true,"stream_options":{"include_usage":true}}  "#
-        );
+        assert_eq!(out, br#"{"model":"m","stream":true,"stream_options":{"include_usage":true}}  "#);
     }
 
     #[test]
@@ -203,31 +181,16 @@ mod tests {
         let fields = forward_fields(body).unwrap();
         let out = rewrite(body, &fields, "n", true).unwrap();
         let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
-        assert_eq!(
-            value["stream_options"],
-            serde_json::json!({"include_usage": true, "x": 1})
-        );
+        assert_eq!(value["stream_options"], serde_json::json!({"include_usage": true, "x": 1}));
         assert_eq!(value["model"], "n");
     }
 
     #[test]
     fn malformed_json_and_non_objects_are_told_apart() {
-        assert!(matches!(
-            forward_fields(b"{\"model\":"),
-            Err(BodyError::InvalidJson(_))
-        ));
-        assert!(matches!(
-            forward_fields(b"{} trailing"),
-            Err(BodyError::InvalidJson(_))
-        ));
-        assert!(matches!(
-            forward_fields(b"[1,2]"),
-            Err(BodyError::NotAnObject)
-        ));
-        assert!(matches!(
-            forward_fields(b"{\"a\":\"\xff\"}"),
-            Err(BodyError::InvalidJson(_))
-        ));
+        assert!(matches!(forward_fields(b"{\"model\":"), Err(BodyError::InvalidJson(_))));
+        assert!(matches!(forward_fields(b"{} trailing"), Err(BodyError::InvalidJson(_))));
+        assert!(matches!(forward_fields(b"[1,2]"), Err(BodyError::NotAnObject)));
+        assert!(matches!(forward_fields(b"{\"a\":\"\xff\"}"), Err(BodyError::InvalidJson(_))));
     }
 
     #[test]

@@ -46,15 +46,10 @@ impl SseFramer {
                     Some(data) => events.push(SseEvent { raw, event, data }),
                     // An event without data lines (a comment or keep-alive) is still relayed; it
                     // carries nothing to log.
-                    None => events.push(SseEvent {
-                        raw,
-                        event,
-                        data: String::new(),
-                    }),
+                    None => events.push(SseEvent { raw, event, data: String::new() }),
                 }
             } else {
-                let line =
-                    String::from_utf8_lossy(&self.buffer[self.line_start..line_end]).into_owned();
+                let line = String::from_utf8_lossy(&self.buffer[self.line_start..line_end]).into_owned();
                 self.take_field(&line);
                 self.line_start = next_line;
             }

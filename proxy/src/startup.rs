@@ -29,10 +29,7 @@ pub struct AppState {
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error("PROXY_PORT: cannot listen on {address}: {source}")]
-    Bind {
-        address: String,
-        source: std::io::Error,
-    },
+    Bind { address: String, source: std::io::Error },
     #[error("UPSTREAM_BASE_URL: cannot build the HTTP client: {0}")]
     HttpClient(#[from] reqwest::Error),
 }
@@ -52,9 +49,7 @@ impl Application {
 
     pub async fn build_with_pool(config: Config, pool: MySqlPool) -> Result<Self, StartupError> {
         let address = format!("{}:{}", config.proxy_host, config.proxy_port);
-        let listener = TcpListener::bind(&address)
-            .await
-            .map_err(|source| StartupError::Bind { address, source })?;
+        let listener = TcpListener::bind(&address).await.map_err(|source| StartupError::Bind { address, source })?;
         let http_client = crate::upstream::build_client(&config)?;
         let writer = LogWriter::start(pool.clone(), config.log_writer.clone());
         let state = AppState {
@@ -64,11 +59,7 @@ impl Application {
             log: writer.sender(),
             pool,
         };
-        Ok(Application {
-            listener,
-            state,
-            writer,
-        })
+        Ok(Application { listener, state, writer })
     }
 
     pub fn port(&self) -> u16 {
@@ -95,27 +86,18 @@ impl Application {
             upstream = config.upstream_base_url,
             admin = config.admin_port,
             database = config.database_display,
-            auth = if config.verify_client_auth {
-                "required (PROXY_API_KEYS)"
-            } else {
-                "off (any key accepted)"
-            },
+            auth = if config.verify_client_auth { "required (PROXY_API_KEYS)" } else { "off (any key accepted)" },
         )
     }
 
     /// Serves until `shutdown` resolves, lets open requests finish, then drains the log queue.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let listener = self.listener.tap_io(|tcp| {
             // Small SSE writes must leave at once, not wait for Nagle's algorithm.
             let _ = tcp.set_nodelay(true);
         });
         let app = routes::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
         self.writer.shutdown(Duration::from_secs(10)).await;
         served
     }

@@ -61,13 +61,8 @@ impl StoredRequest {
         let upstream_error = reply.error.clone();
         let (error_type, error_message) = match (&record.error, &upstream_error) {
             (Some(own), _) => (Some(own.error_type.clone()), Some(own.message.clone())),
-            (None, Some(theirs)) => (
-                Some(theirs.error_type.clone()),
-                Some(theirs.message.clone()),
-            ),
-            (None, None) if record.http_status >= 400 => {
-                (Some(format!("http_{}", record.http_status)), None)
-            }
+            (None, Some(theirs)) => (Some(theirs.error_type.clone()), Some(theirs.message.clone())),
+            (None, None) if record.http_status >= 400 => (Some(format!("http_{}", record.http_status)), None),
             (None, None) => (None, None),
         };
         let outcome = match record.outcome {
@@ -75,16 +70,10 @@ impl StoredRequest {
             other => other,
         };
         let usage = reply.usage.unwrap_or_default();
-        let usage_source = if reply.usage.is_some() {
-            USAGE_FROM_UPSTREAM
-        } else {
-            USAGE_NONE
-        };
+        let usage_source = if reply.usage.is_some() { USAGE_FROM_UPSTREAM } else { USAGE_NONE };
 
         let body_sha256 = (!record.request_body.is_empty()).then(|| forwarded_body_sha256(&record));
-        let messages_offset = conversation
-            .messages_offset
-            .and_then(|o| u32::try_from(o).ok());
+        let messages_offset = conversation.messages_offset.and_then(|o| u32::try_from(o).ok());
         if conversation.messages_offset.is_some() && messages_offset.is_none() {
             conversation.envelope = record.request_body.to_vec();
             conversation.messages_offset = None;
@@ -131,12 +120,7 @@ impl StoredRequest {
         512 + self.request_envelope.len()
             + self.response_json.as_ref().map_or(0, Vec::len)
             + self.reply_text.as_ref().map_or(0, String::len)
-            + self
-                .conversation
-                .nodes
-                .iter()
-                .map(|n| n.raw_json.len() * 2)
-                .sum::<usize>()
+            + self.conversation.nodes.iter().map(|n| n.raw_json.len() * 2).sum::<usize>()
     }
 }
 
@@ -146,12 +130,7 @@ fn forwarded_body_sha256(record: &RequestRecord) -> [u8; 32] {
     let body = &record.request_body;
     let forwarded = request_body::forward_fields(body).ok().and_then(|fields| {
         let upstream_model = record.upstream_model.as_deref().unwrap_or_default();
-        request_body::rewrite(
-            body,
-            &fields,
-            upstream_model,
-            record.usage_requested_by_proxy,
-        )
+        request_body::rewrite(body, &fields, upstream_model, record.usage_requested_by_proxy)
     });
     Sha256::digest(forwarded.as_deref().unwrap_or(body)).into()
 }

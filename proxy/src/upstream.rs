@@ -54,9 +54,7 @@ pub fn request_headers(client: &HeaderMap, upstream_api_key: &str) -> HeaderMap 
         headers.append(name.clone(), value.clone());
     }
     if !upstream_api_key.is_empty() {
-        if let Ok(mut value) =
-            format!("Bearer {upstream_api_key}").parse::<axum::http::HeaderValue>()
-        {
+        if let Ok(mut value) = format!("Bearer {upstream_api_key}").parse::<axum::http::HeaderValue>() {
             value.set_sensitive(true);
             headers.insert(header::AUTHORIZATION, value);
         }

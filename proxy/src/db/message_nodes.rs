@@ -9,10 +9,7 @@ use crate::conversation::MessageNode;
 const ROWS_PER_STATEMENT: usize = 5_000;
 
 #[tracing::instrument(skip_all, fields(nodes = nodes.len()))]
-pub async fn insert_message_nodes(
-    tx: &mut Transaction<'_, MySql>,
-    nodes: &[&MessageNode],
-) -> sqlx::Result<()> {
+pub async fn insert_message_nodes(tx: &mut Transaction<'_, MySql>, nodes: &[&MessageNode]) -> sqlx::Result<()> {
     for chunk in nodes.chunks(ROWS_PER_STATEMENT) {
         let mut query = QueryBuilder::<MySql>::new(
             "INSERT INTO message_nodes (id, parent_id, position, role, name, content_text, content_parts, \

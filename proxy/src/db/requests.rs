@@ -8,10 +8,7 @@ use crate::stored_request::StoredRequest;
 const ROWS_PER_STATEMENT: usize = 1_500;
 
 #[tracing::instrument(skip_all, fields(rows = rows.len()))]
-pub async fn insert_request_batch(
-    tx: &mut Transaction<'_, MySql>,
-    rows: &[StoredRequest],
-) -> sqlx::Result<()> {
+pub async fn insert_request_batch(tx: &mut Transaction<'_, MySql>, rows: &[StoredRequest]) -> sqlx::Result<()> {
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let mut query = QueryBuilder::<MySql>::new(
             "INSERT INTO requests (id, started_at, finished_at, method, endpoint, client_model, upstream_model, \

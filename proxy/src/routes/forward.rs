@@ -21,10 +21,7 @@ use crate::upstream;
 
 /// Endpoints whose body the proxy reads: `model` must be there, is mapped, and streams get usage.
 fn is_model_endpoint(path: &str) -> bool {
-    matches!(
-        path,
-        "/v1/chat/completions" | "/v1/completions" | "/v1/embeddings"
-    )
+    matches!(path, "/v1/chat/completions" | "/v1/completions" | "/v1/embeddings")
 }
 
 pub async fn forward(
@@ -35,14 +32,10 @@ pub async fn forward(
     headers: HeaderMap,
     body: Body,
 ) -> Response<Body> {
-    let mut pending =
-        PendingRecord::start(&state.log, RequestRecord::new(method.as_str(), uri.path()));
+    let mut pending = PendingRecord::start(&state.log, RequestRecord::new(method.as_str(), uri.path()));
     let record = pending.record();
     record.client_ip = Some(peer.ip().to_string());
-    record.user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(String::from);
+    record.user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(String::from);
 
     if !state.client_auth.allows(&headers) {
         return pending.fail(ProxyError::InvalidClientKey).into_response();
@@ -58,22 +51,15 @@ pub async fn forward(
     if is_model_endpoint(uri.path()) && method == Method::POST {
         let fields = match request_body::forward_fields(&body) {
             Ok(fields) => fields,
-            Err(error) => {
-                return pending
-                    .fail(ProxyError::InvalidBody(error.to_string()))
-                    .into_response()
-            }
+            Err(error) => return pending.fail(ProxyError::InvalidBody(error.to_string())).into_response(),
         };
         let Some(client_model) = fields.model.as_deref() else {
             return pending.fail(ProxyError::MissingModel).into_response();
         };
         let upstream_model = state.config.model_mapping.upstream_name(client_model);
         // Embeddings do not stream; chat and legacy completions report stream usage when asked.
-        hide_usage_chunk =
-            fields.stream && !fields.client_asked_for_usage && uri.path() != "/v1/embeddings";
-        if let Some(rewritten) =
-            request_body::rewrite(&body, &fields, upstream_model, hide_usage_chunk)
-        {
+        hide_usage_chunk = fields.stream && !fields.client_asked_for_usage && uri.path() != "/v1/embeddings";
+        if let Some(rewritten) = request_body::rewrite(&body, &fields, upstream_model, hide_usage_chunk) {
             forwarded = Bytes::from(rewritten);
         }
         let record = pending.record();
@@ -93,10 +79,7 @@ pub async fn forward(
     let request = state
         .http_client
         .request(method, url)
-        .headers(upstream::request_headers(
-            &headers,
-            &state.config.upstream_api_key,
-        ))
+        .headers(upstream::request_headers(&headers, &state.config.upstream_api_key))
         .body(forwarded);
     let response = match request.send().await {
         Ok(response) => response,
@@ -126,18 +109,14 @@ pub(crate) fn classify_send_error(error: &reqwest::Error) -> ProxyError {
 /// Reads the body, refusing at once (without reading it) when the declared length is over the limit,
 /// and as soon as the bytes read pass it otherwise.
 async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, ProxyError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit as u64) {
         return Err(ProxyError::BodyTooLarge { limit });
     }
     match http_body_util::Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
-            Err(ProxyError::BodyTooLarge { limit })
-        }
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(ProxyError::BodyTooLarge { limit }),
         Err(error) => Err(ProxyError::BodyUnreadable(error.to_string())),
     }
 }
@@ -148,8 +127,7 @@ pub(crate) async fn relay_response(
     mut pending: PendingRecord,
     hide_usage_chunk: bool,
 ) -> Response<Body> {
-    let status =
-        StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
     let headers = upstream::response_headers(response.headers());
     pending.record().http_status = status.as_u16();
     let is_event_stream = headers
@@ -159,11 +137,7 @@ pub(crate) async fn relay_response(
 
     let body = if is_event_stream {
         pending.record().is_stream = true;
-        Body::from_stream(SseRelay::new(
-            response.bytes_stream().boxed(),
-            pending,
-            hide_usage_chunk,
-        ))
+        Body::from_stream(SseRelay::new(response.bytes_stream().boxed(), pending, hide_usage_chunk))
     } else {
         let mut response = response;
         let mut collected = BytesMut::new();

@@ -10,11 +10,7 @@ use serde_json::{json, Value};
 use crate::startup::AppState;
 
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let database = tokio::time::timeout(
-        Duration::from_secs(2),
-        sqlx::query("SELECT 1").execute(&state.pool),
-    )
-    .await;
+    let database = tokio::time::timeout(Duration::from_secs(2), sqlx::query("SELECT 1").execute(&state.pool)).await;
     let database_reachable = matches!(database, Ok(Ok(_)));
     let writer = state.log.status();
 
@@ -31,11 +27,7 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
             writer.queued, writer.queue_capacity, writer.dropped
         ));
     }
-    let status = if reasons.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
+    let status = if reasons.is_empty() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let body = json!({
         "status": if reasons.is_empty() { "ok" } else { "degraded" },
         "reasons": reasons,

@@ -17,14 +17,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(root::root))
         .route("/health", get(health::health))
-        .route(
-            "/v1/models",
-            get(models::list_models).fallback(forward::forward),
-        )
-        .route(
-            "/v1/models/{id}",
-            get(models::retrieve_model).fallback(forward::forward),
-        )
+        .route("/v1/models", get(models::list_models).fallback(forward::forward))
+        .route("/v1/models/{id}", get(models::retrieve_model).fallback(forward::forward))
         // Chat, completions, embeddings and any other `/v1/*` call, whatever the method.
         .route("/v1/{*rest}", axum::routing::any(forward::forward))
         .fallback(unknown_route)
@@ -32,8 +26,5 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn unknown_route(method: Method, uri: Uri) -> ProxyError {
-    ProxyError::UnknownRoute {
-        method: method.to_string(),
-        path: uri.path().to_string(),
-    }
+    ProxyError::UnknownRoute { method: method.to_string(), path: uri.path().to_string() }
 }

@@ -27,10 +27,7 @@ fn merged_list(upstream_list: Option<Value>, mapping: &ModelMapping) -> Value {
         .unwrap_or_else(|| json!({"object": "list", "data": []}));
     let data = list["data"].as_array_mut().expect("checked to be an array");
     for (alias, target) in mapping.aliases() {
-        if !data
-            .iter()
-            .any(|m| m.get("id").and_then(Value::as_str) == Some(alias))
-        {
+        if !data.iter().any(|m| m.get("id").and_then(Value::as_str) == Some(alias)) {
             data.push(alias_entry(alias, target));
         }
     }
@@ -45,22 +42,14 @@ pub async fn list_models(
 ) -> Response<Body> {
     let mut pending = PendingRecord::start(&state.log, RequestRecord::new("GET", uri.path()));
     pending.record().client_ip = Some(peer.ip().to_string());
-    pending.record().user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(String::from);
+    pending.record().user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(String::from);
     if !state.client_auth.allows(&headers) {
-        return pending
-            .fail(crate::error::ProxyError::InvalidClientKey)
-            .into_response();
+        return pending.fail(crate::error::ProxyError::InvalidClientKey).into_response();
     }
     let upstream_list = state
         .http_client
         .get(upstream_url(&state.config.upstream_base_url, &uri))
-        .headers(upstream::request_headers(
-            &headers,
-            &state.config.upstream_api_key,
-        ))
+        .headers(upstream::request_headers(&headers, &state.config.upstream_api_key))
         .send()
         .await
         .ok()
@@ -113,22 +102,8 @@ mod tests {
         let mapping = ModelMapping::with_defaults_and(BTreeMap::new());
         let upstream = json!({"data": [{"id": "claude-3-5-sonnet-20241022"}, {"id": "gpt-4"}], "has_more": false});
         let list = merged_list(Some(upstream), &mapping);
-        let ids: Vec<&str> = list["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["id"].as_str().unwrap())
-            .collect();
-        assert_eq!(
-            ids,
-            [
-                "claude-3-5-sonnet-20241022",
-                "gpt-4",
-                "gpt-4-turbo",
-                "gpt-4o",
-                "gpt-4o-mini"
-            ]
-        );
+        let ids: Vec<&str> = list["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, ["claude-3-5-sonnet-20241022", "gpt-4", "gpt-4-turbo", "gpt-4o", "gpt-4o-mini"]);
         assert_eq!(list["has_more"], false);
         let alone = merged_list(None, &mapping);
         assert_eq!(alone["object"], "list");

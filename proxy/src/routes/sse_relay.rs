@@ -31,13 +31,7 @@ impl SseRelay {
         pending: PendingRecord,
         hide_usage_chunk: bool,
     ) -> Self {
-        SseRelay {
-            upstream,
-            framer: SseFramer::new(),
-            hide_usage_chunk,
-            events: Vec::new(),
-            pending: Some(pending),
-        }
+        SseRelay { upstream, framer: SseFramer::new(), hide_usage_chunk, events: Vec::new(), pending: Some(pending) }
     }
 
     fn keep_for_log(&mut self, events: &[SseEvent]) {
@@ -45,10 +39,7 @@ impl SseRelay {
             events
                 .iter()
                 .filter(|e| !e.data.is_empty())
-                .map(|e| StreamEvent {
-                    event: e.event.clone(),
-                    data: e.data.clone(),
-                }),
+                .map(|e| StreamEvent { event: e.event.clone(), data: e.data.clone() }),
         );
     }
 
@@ -79,8 +70,7 @@ fn is_usage_only_chunk(data: &str) -> bool {
         choices: Option<Vec<IgnoredAny>>,
         usage: Option<IgnoredAny>,
     }
-    serde_json::from_str::<Probe>(data)
-        .is_ok_and(|p| p.usage.is_some() && p.choices.as_ref().is_none_or(Vec::is_empty))
+    serde_json::from_str::<Probe>(data).is_ok_and(|p| p.usage.is_some() && p.choices.as_ref().is_none_or(Vec::is_empty))
 }
 
 impl Stream for SseRelay {

@@ -23,14 +23,7 @@ async fn everything_stored(pool: &MySqlPool) -> String {
 #[sqlx::test(migrations = false)]
 async fn with_client_auth_on_only_listed_keys_pass_and_no_key_is_stored(pool: MySqlPool) {
     let keys = format!("sk-other,{CLIENT_KEY}");
-    let app = spawn_app_with(
-        pool.clone(),
-        &[
-            ("VERIFY_CLIENT_AUTH", "true"),
-            ("PROXY_API_KEYS", keys.as_str()),
-        ],
-    )
-    .await;
+    let app = spawn_app_with(pool.clone(), &[("VERIFY_CLIENT_AUTH", "true"), ("PROXY_API_KEYS", keys.as_str())]).await;
     let body = r#"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}"#;
     let send = |key: Option<&str>| {
         let mut request = app.client.post(app.url("/v1/chat/completions")).body(body);
@@ -46,33 +39,19 @@ async fn with_client_auth_on_only_listed_keys_pass_and_no_key_is_stored(pool: My
     assert_eq!(error["error"]["code"], "invalid_api_key");
     let wrong = send(Some("sk-wrong-key")).await.unwrap();
     assert_eq!(wrong.status(), 401);
-    assert!(
-        !wrong.text().await.unwrap().contains("sk-wrong-key"),
-        "the error does not echo the key"
-    );
+    assert!(!wrong.text().await.unwrap().contains("sk-wrong-key"), "the error does not echo the key");
     let models = app.client.get(app.url("/v1/models")).send().await.unwrap();
     assert_eq!(models.status(), 401);
 
     let right = send(Some(CLIENT_KEY)).await.unwrap();
     assert_eq!(right.status(), 200);
-    assert_eq!(
-        app.upstream.received().len(),
-        1,
-        "rejected calls never reach the upstream"
-    );
+    assert_eq!(app.upstream.received().len(), 1, "rejected calls never reach the upstream");
     let upstream = app.upstream.last_received();
-    assert_eq!(
-        upstream.headers["authorization"],
-        format!("Bearer {UPSTREAM_KEY}").as_str()
-    );
+    assert_eq!(upstream.headers["authorization"], format!("Bearer {UPSTREAM_KEY}").as_str());
 
     let rows = app.logged_requests().await;
     let statuses: Vec<i64> = rows.iter().map(|r| r.http_status).collect();
-    assert_eq!(
-        statuses,
-        [401, 401, 401, 200],
-        "rejected calls are recorded too"
-    );
+    assert_eq!(statuses, [401, 401, 401, 200], "rejected calls are recorded too");
     let stored = everything_stored(&pool).await;
     assert!(stored.contains("hi"), "the scan sees stored content");
     for secret in [CLIENT_KEY, "sk-wrong-key", UPSTREAM_KEY] {
@@ -81,9 +60,7 @@ async fn with_client_auth_on_only_listed_keys_pass_and_no_key_is_stored(pool: My
 }
 
 #[sqlx::test(migrations = false)]
-async fn with_client_auth_off_any_key_is_accepted_and_replaced_by_the_upstream_key(
-    pool: MySqlPool,
-) {
+async fn with_client_auth_off_any_key_is_accepted_and_replaced_by_the_upstream_key(pool: MySqlPool) {
     let app = spawn_app_with(pool, &[]).await;
 
     let response = app
@@ -98,9 +75,6 @@ async fn with_client_auth_off_any_key_is_accepted_and_replaced_by_the_upstream_k
 
     assert_eq!(response.status(), 200);
     let upstream = app.upstream.last_received();
-    assert_eq!(
-        upstream.headers["authorization"],
-        format!("Bearer {UPSTREAM_KEY}").as_str()
-    );
+    assert_eq!(upstream.headers["authorization"], format!("Bearer {UPSTREAM_KEY}").as_str());
     assert!(upstream.headers.get("x-api-key").is_none());
 }

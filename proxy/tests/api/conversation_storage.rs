@@ -10,14 +10,10 @@ fn turn(messages: &[serde_json::Value]) -> String {
 #[sqlx::test(migrations = false)]
 async fn a_conversations_history_is_stored_once_however_many_turns_repeat_it(pool: MySqlPool) {
     let app = spawn_app(pool.clone()).await;
-    let mut messages = vec![
-        serde_json::json!({"role": "system", "content": "You are a coding agent. ".repeat(50)}),
-    ];
+    let mut messages = vec![serde_json::json!({"role": "system", "content": "You are a coding agent. ".repeat(50)})];
     let mut bodies = Vec::new();
     for i in 0..10 {
-        messages.push(
-            serde_json::json!({"role": "user", "content": format!("step {i}: run the tests")}),
-        );
+        messages.push(serde_json::json!({"role": "user", "content": format!("step {i}: run the tests")}));
         let body = turn(&messages);
         app.post_json("/v1/chat/completions", &body, None).await;
         bodies.push(body);
@@ -29,17 +25,10 @@ async fn a_conversations_history_is_stored_once_however_many_turns_repeat_it(poo
     // 1 system message + 10 user messages + 9 assistant messages in between: 20 distinct nodes, not 1+3+5+...+19.
     assert_eq!(count(&pool, "message_nodes").await, 20);
     for (row, body) in rows.iter().zip(&bodies) {
-        assert_eq!(
-            row.raw_request,
-            body.as_bytes(),
-            "each raw request is rebuilt exactly"
-        );
+        assert_eq!(row.raw_request, body.as_bytes(), "each raw request is rebuilt exactly");
     }
     assert_eq!(rows[9].message_count, 20);
-    assert_eq!(
-        rows[9].last_user_message_preview.as_deref(),
-        Some("step 9: run the tests")
-    );
+    assert_eq!(rows[9].last_user_message_preview.as_deref(), Some("step 9: run the tests"));
 
     let stored_envelopes: i64 =
         sqlx::query_scalar("SELECT CAST(SUM(LENGTH(request_envelope)) AS SIGNED) FROM requests")
@@ -47,20 +36,14 @@ async fn a_conversations_history_is_stored_once_however_many_turns_repeat_it(poo
             .await
             .unwrap();
     let raw_total: usize = bodies.iter().map(String::len).sum();
-    assert!(
-        (stored_envelopes as usize) < raw_total / 10,
-        "envelopes {stored_envelopes} of {raw_total} raw bytes"
-    );
+    assert!((stored_envelopes as usize) < raw_total / 10, "envelopes {stored_envelopes} of {raw_total} raw bytes");
 }
 
 #[sqlx::test(migrations = false)]
 async fn two_conversations_that_differ_only_later_share_their_common_start(pool: MySqlPool) {
     let app = spawn_app(pool.clone()).await;
     let system = serde_json::json!({"role": "system", "content": "Be brief."});
-    let a = turn(&[
-        system.clone(),
-        serde_json::json!({"role": "user", "content": "A"}),
-    ]);
+    let a = turn(&[system.clone(), serde_json::json!({"role": "user", "content": "A"})]);
     let b = turn(&[system, serde_json::json!({"role": "user", "content": "B"})]);
 
     app.post_json("/v1/chat/completions", &a, None).await;
@@ -83,8 +66,7 @@ async fn multimodal_parts_and_names_are_kept(pool: MySqlPool) {
     let message = &row.messages[0];
     assert_eq!(message.name.as_deref(), Some("ana"));
     assert_eq!(message.content_text.as_deref(), Some("What is this?"));
-    let parts: serde_json::Value =
-        serde_json::from_str(message.content_parts.as_deref().unwrap()).unwrap();
+    let parts: serde_json::Value = serde_json::from_str(message.content_parts.as_deref().unwrap()).unwrap();
     assert_eq!(parts[1]["type"], "image_url");
     assert_eq!(row.raw_request, body.as_bytes());
 }

@@ -6,10 +6,7 @@ async fn error_body(response: reqwest::Response) -> serde_json::Value {
     let body: serde_json::Value = response.json().await.unwrap();
     let error = &body["error"];
     for key in ["message", "type", "param", "code"] {
-        assert!(
-            error.get(key).is_some(),
-            "OpenAI error shape has {key}: {body}"
-        );
+        assert!(error.get(key).is_some(), "OpenAI error shape has {key}: {body}");
     }
     body
 }
@@ -18,13 +15,7 @@ async fn error_body(response: reqwest::Response) -> serde_json::Value {
 async fn malformed_json_is_a_400_in_openai_format_and_is_recorded(pool: MySqlPool) {
     let app = spawn_app(pool).await;
 
-    let response = app
-        .post_json(
-            "/v1/chat/completions",
-            r#"{"model":"gpt-4o","messages":["#,
-            None,
-        )
-        .await;
+    let response = app.post_json("/v1/chat/completions", r#"{"model":"gpt-4o","messages":["#, None).await;
 
     assert_eq!(response.status(), 400);
     let body = error_body(response).await;
@@ -41,43 +32,29 @@ async fn malformed_json_is_a_400_in_openai_format_and_is_recorded(pool: MySqlPoo
 async fn a_missing_model_is_a_400_naming_the_parameter(pool: MySqlPool) {
     let app = spawn_app(pool).await;
 
-    let response = app
-        .post_json("/v1/chat/completions", r#"{"messages":[]}"#, None)
-        .await;
+    let response = app.post_json("/v1/chat/completions", r#"{"messages":[]}"#, None).await;
 
     assert_eq!(response.status(), 400);
     let body = error_body(response).await;
     assert_eq!(body["error"]["param"], "model");
     let row = app.only_logged_request().await;
-    assert_eq!(
-        row.error_type.as_deref(),
-        Some("missing_required_parameter")
-    );
+    assert_eq!(row.error_type.as_deref(), Some("missing_required_parameter"));
 }
 
 #[sqlx::test(migrations = false)]
 async fn a_body_over_the_limit_is_a_413_whether_its_length_is_declared_or_not(pool: MySqlPool) {
     let app = spawn_app_with(pool, &[("MAX_BODY_BYTES", "1000")]).await;
-    let big = format!(
-        r#"{{"model":"gpt-4o","messages":[{{"role":"user","content":"{}"}}]}}"#,
-        "x".repeat(2000)
-    );
+    let big = format!(r#"{{"model":"gpt-4o","messages":[{{"role":"user","content":"{}"}}]}}"#, "x".repeat(2000));
 
     let declared = app.post_json("/v1/chat/completions", &big, None).await;
     assert_eq!(declared.status(), 413);
-    assert_eq!(
-        error_body(declared).await["error"]["code"],
-        "request_too_large"
-    );
+    assert_eq!(error_body(declared).await["error"]["code"], "request_too_large");
 
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
-        big.as_bytes().chunks(100).map(|c| Ok(c.to_vec())).collect();
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = big.as_bytes().chunks(100).map(|c| Ok(c.to_vec())).collect();
     let chunked = app
         .client
         .post(app.url("/v1/chat/completions"))
-        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
-            chunks,
-        )))
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(chunks)))
         .send()
         .await
         .unwrap();
@@ -86,9 +63,7 @@ async fn a_body_over_the_limit_is_a_413_whether_its_length_is_declared_or_not(po
     assert!(app.upstream.received().is_empty());
     let rows = app.logged_requests().await;
     assert_eq!(rows.len(), 2);
-    assert!(rows
-        .iter()
-        .all(|r| r.http_status == 413 && r.error_type.as_deref() == Some("request_too_large")));
+    assert!(rows.iter().all(|r| r.http_status == 413 && r.error_type.as_deref() == Some("request_too_large")));
 }
 
 #[sqlx::test(migrations = false)]
@@ -96,38 +71,22 @@ async fn upstream_429_and_500_are_passed_through_with_their_body_and_retry_after
     let app = spawn_app(pool).await;
     let body = r#"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}"#;
 
-    let limited = app
-        .post_json("/v1/chat/completions", body, Some("status:429"))
-        .await;
+    let limited = app.post_json("/v1/chat/completions", body, Some("status:429")).await;
     assert_eq!(limited.status(), 429);
     assert_eq!(limited.headers()["retry-after"], "7");
     let limited_body = limited.text().await.unwrap();
     assert!(limited_body.contains("mock upstream says 429"));
 
-    let failed = app
-        .post_json("/v1/chat/completions", body, Some("status:500"))
-        .await;
+    let failed = app.post_json("/v1/chat/completions", body, Some("status:500")).await;
     assert_eq!(failed.status(), 500);
     assert!(failed.text().await.unwrap().contains("mock_500"));
 
     let rows = app.logged_requests().await;
-    assert_eq!(
-        (rows[0].http_status, rows[0].outcome.as_str()),
-        (429, "error")
-    );
+    assert_eq!((rows[0].http_status, rows[0].outcome.as_str()), (429, "error"));
     assert_eq!(rows[0].error_type.as_deref(), Some("rate_limit_error"));
-    assert_eq!(
-        rows[0].error_message.as_deref(),
-        Some("mock upstream says 429 Too Many Requests")
-    );
-    assert_eq!(
-        rows[0].response_json.as_ref().unwrap()["error"]["code"],
-        "mock_429"
-    );
-    assert_eq!(
-        (rows[1].http_status, rows[1].outcome.as_str()),
-        (500, "error")
-    );
+    assert_eq!(rows[0].error_message.as_deref(), Some("mock upstream says 429 Too Many Requests"));
+    assert_eq!(rows[0].response_json.as_ref().unwrap()["error"]["code"], "mock_429");
+    assert_eq!((rows[1].http_status, rows[1].outcome.as_str()), (500, "error"));
 }
 
 #[sqlx::test(migrations = false)]
@@ -139,71 +98,38 @@ async fn an_unreachable_upstream_is_a_502_and_is_recorded(pool: MySqlPool) {
     let base = format!("http://127.0.0.1:{closed_port}/v1");
     let app = spawn_app_with(pool, &[("UPSTREAM_BASE_URL", base.as_str())]).await;
 
-    let response = app
-        .post_json(
-            "/v1/chat/completions",
-            r#"{"model":"gpt-4o","messages":[]}"#,
-            None,
-        )
-        .await;
+    let response = app.post_json("/v1/chat/completions", r#"{"model":"gpt-4o","messages":[]}"#, None).await;
 
     assert_eq!(response.status(), 502);
     let body = error_body(response).await;
     assert_eq!(body["error"]["code"], "upstream_unreachable");
-    assert!(
-        !body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("127.0.0.1"),
-        "no internals in the message"
-    );
+    assert!(!body["error"]["message"].as_str().unwrap().contains("127.0.0.1"), "no internals in the message");
     let row = app.only_logged_request().await;
-    assert_eq!(
-        (row.http_status, row.error_type.as_deref()),
-        (502, Some("upstream_unreachable"))
-    );
+    assert_eq!((row.http_status, row.error_type.as_deref()), (502, Some("upstream_unreachable")));
 }
 
 #[sqlx::test(migrations = false)]
 async fn an_upstream_that_does_not_answer_in_time_is_a_504(pool: MySqlPool) {
     let app = spawn_app_with(pool, &[("UPSTREAM_IDLE_TIMEOUT_SECS", "1")]).await;
 
-    let response = app
-        .post_json(
-            "/v1/chat/completions",
-            r#"{"model":"gpt-4o","messages":[]}"#,
-            Some("no-headers"),
-        )
-        .await;
+    let response =
+        app.post_json("/v1/chat/completions", r#"{"model":"gpt-4o","messages":[]}"#, Some("no-headers")).await;
 
     assert_eq!(response.status(), 504);
-    assert_eq!(
-        error_body(response).await["error"]["code"],
-        "upstream_timeout"
-    );
+    assert_eq!(error_body(response).await["error"]["code"], "upstream_timeout");
     let row = app.only_logged_request().await;
-    assert_eq!(
-        (row.http_status, row.error_type.as_deref()),
-        (504, Some("upstream_timeout"))
-    );
+    assert_eq!((row.http_status, row.error_type.as_deref()), (504, Some("upstream_timeout")));
 }
 
 #[sqlx::test(migrations = false)]
 async fn a_stream_that_stalls_past_the_idle_timeout_ends_with_an_error_event(pool: MySqlPool) {
     let app = spawn_app_with(pool, &[("UPSTREAM_IDLE_TIMEOUT_SECS", "1")]).await;
 
-    let response = app
-        .post_json(
-            "/v1/chat/completions",
-            r#"{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}"#,
-            Some("stall-midstream:openai_simple_streaming_0.sse"),
-        )
-        .await;
+    let response = app.stream_chat("stall-midstream:openai_simple_streaming_0.sse").await;
 
     let text = response.text().await.unwrap();
     let last_event = text.split_terminator("\n\n").last().unwrap();
-    let error: serde_json::Value =
-        serde_json::from_str(last_event.strip_prefix("data: ").unwrap()).unwrap();
+    let error: serde_json::Value = serde_json::from_str(last_event.strip_prefix("data: ").unwrap()).unwrap();
     assert_eq!(error["error"]["code"], "upstream_timeout", "{text}");
     let row = app.only_logged_request().await;
     assert_eq!(row.outcome, "error");

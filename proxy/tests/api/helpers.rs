@@ -41,9 +41,7 @@ pub async fn spawn_app_with(pool: MySqlPool, vars: &[(&str, &str)]) -> TestApp {
         env.insert(key.to_string(), value.to_string());
     }
     let config = Config::from_vars(&env).expect("test configuration is valid");
-    let app = Application::build_with_pool(config, pool.clone())
-        .await
-        .expect("the proxy starts");
+    let app = Application::build_with_pool(config, pool.clone()).await.expect("the proxy starts");
     let port = app.port();
     let log = app.log_sender();
     let (shutdown, stop) = oneshot::channel::<()>();
@@ -66,21 +64,23 @@ impl TestApp {
         format!("{}{path}", self.address)
     }
 
-    pub async fn post_json(
-        &self,
-        path: &str,
-        body: &str,
-        scenario: Option<&str>,
-    ) -> reqwest::Response {
-        let mut request = self
-            .client
-            .post(self.url(path))
-            .header("content-type", "application/json")
-            .body(body.to_string());
+    pub async fn post_json(&self, path: &str, body: &str, scenario: Option<&str>) -> reqwest::Response {
+        let mut request =
+            self.client.post(self.url(path)).header("content-type", "application/json").body(body.to_string());
         if let Some(scenario) = scenario {
             request = request.header("x-mock-scenario", scenario);
         }
         request.send().await.expect("the proxy answers")
+    }
+
+    /// A one-message streaming chat request, answered as `scenario` says.
+    pub async fn stream_chat(&self, scenario: &str) -> reqwest::Response {
+        let body = r#"{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"go"}]}"#;
+        self.post_json("/v1/chat/completions", body, Some(scenario)).await
+    }
+
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        self.client.get(self.url(path)).send().await.expect("the proxy answers").json().await.expect("a JSON body")
     }
 
     /// Waits until every request so far is recorded in the database.
@@ -157,8 +157,7 @@ pub struct LoggedMessage {
 
 fn text(row: &sqlx::mysql::MySqlRow, column: &str) -> Option<String> {
     // Text columns are read as bytes: MariaDB reports some of them as BLOB to sqlx (sqlx #3387).
-    row.get::<Option<Vec<u8>>, _>(column)
-        .map(|b| String::from_utf8(b).unwrap())
+    row.get::<Option<Vec<u8>>, _>(column).map(|b| String::from_utf8(b).unwrap())
 }
 
 pub async fn fetch_logged_requests(pool: &MySqlPool) -> Vec<LoggedRequest> {
@@ -182,8 +181,7 @@ pub async fn fetch_logged_requests(pool: &MySqlPool) -> Vec<LoggedRequest> {
         let envelope: Vec<u8> = row.get("request_envelope");
         let offset: Option<i32> = row.get("messages_offset");
         let raws: Vec<&[u8]> = messages.iter().map(|m| m.raw_json.as_slice()).collect();
-        let raw_request =
-            proxy::conversation::reassemble(&envelope, offset.map(|o| o as usize), &raws);
+        let raw_request = proxy::conversation::reassemble(&envelope, offset.map(|o| o as usize), &raws);
         let json = |column: &str| text(&row, column).map(|t| serde_json::from_str(&t).unwrap());
         logged.push(LoggedRequest {
             id: row.get("id"),
@@ -199,9 +197,7 @@ pub async fn fetch_logged_requests(pool: &MySqlPool) -> Vec<LoggedRequest> {
             latency_us: row.get("latency_us"),
             ttfb_us: row.get("ttfb_us"),
             prompt_tokens: row.get::<Option<i32>, _>("prompt_tokens").map(i64::from),
-            completion_tokens: row
-                .get::<Option<i32>, _>("completion_tokens")
-                .map(i64::from),
+            completion_tokens: row.get::<Option<i32>, _>("completion_tokens").map(i64::from),
             total_tokens: row.get::<Option<i32>, _>("total_tokens").map(i64::from),
             cached_tokens: row.get::<Option<i32>, _>("cached_tokens").map(i64::from),
             usage_source: text(&row, "usage_source").unwrap(),

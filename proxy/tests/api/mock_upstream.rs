@@ -41,18 +41,12 @@ pub fn fixture(name: &str) -> Vec<u8> {
 /// Splits an SSE body into its events, each with its blank-line terminator.
 pub fn sse_events(body: &[u8]) -> Vec<Vec<u8>> {
     let text = String::from_utf8(body.to_vec()).unwrap();
-    text.split_inclusive("\n\n")
-        .map(|e| e.as_bytes().to_vec())
-        .collect()
+    text.split_inclusive("\n\n").map(|e| e.as_bytes().to_vec()).collect()
 }
 
 /// The recorded stream as a client that did not ask for usage would get it from the real API.
 pub fn without_usage_chunk(body: &[u8]) -> Vec<u8> {
-    sse_events(body)
-        .into_iter()
-        .filter(|e| !is_usage_event(e))
-        .flatten()
-        .collect()
+    sse_events(body).into_iter().filter(|e| !is_usage_event(e)).flatten().collect()
 }
 
 fn is_usage_event(event: &[u8]) -> bool {
@@ -65,10 +59,7 @@ impl MockUpstream {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let shared = Arc::new(Shared::default());
-        let mock = MockUpstream {
-            base_url: format!("http://127.0.0.1:{port}/v1"),
-            shared,
-        };
+        let mock = MockUpstream { base_url: format!("http://127.0.0.1:{port}/v1"), shared };
         let handler_mock = mock.clone();
         let app = axum::Router::new().fallback(move |method, uri, headers, body| {
             let mock = handler_mock.clone();
@@ -83,9 +74,7 @@ impl MockUpstream {
     }
 
     pub fn last_received(&self) -> ReceivedRequest {
-        self.received()
-            .pop()
-            .expect("the upstream received a request")
+        self.received().pop().expect("the upstream received a request")
     }
 
     /// Waits until `count` response streams have been dropped by the proxy (upstream request cancelled).
@@ -103,20 +92,13 @@ impl MockUpstream {
     async fn handle(&self, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
         self.shared.received.lock().unwrap().push(ReceivedRequest {
             method: method.clone(),
-            path_and_query: uri
-                .path_and_query()
-                .map(|p| p.to_string())
-                .unwrap_or_default(),
+            path_and_query: uri.path_and_query().map(|p| p.to_string()).unwrap_or_default(),
             headers: headers.clone(),
             body: body.clone(),
         });
         let request: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
         let wants_usage = request["stream_options"]["include_usage"] == true;
-        let scenario = headers
-            .get("x-mock-scenario")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
+        let scenario = headers.get("x-mock-scenario").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         let (kind, argument) = scenario.split_once(':').unwrap_or((scenario.as_str(), ""));
 
         match kind {
@@ -158,12 +140,7 @@ impl MockUpstream {
     }
 
     /// What a well-behaved upstream answers for each endpoint when no scenario is asked for.
-    fn default_response(
-        &self,
-        uri: &Uri,
-        request: &serde_json::Value,
-        wants_usage: bool,
-    ) -> Response {
+    fn default_response(&self, uri: &Uri, request: &serde_json::Value, wants_usage: bool) -> Response {
         let streaming = request["stream"] == true;
         let has_tools = request.get("tools").is_some();
         match uri.path() {
@@ -214,39 +191,23 @@ impl MockUpstream {
     }
 
     /// Sends `pieces` in writes of `per_write` pieces each; then ends, breaks the connection, or stalls.
-    fn sse_response(
-        &self,
-        pieces: Vec<Vec<u8>>,
-        per_write: usize,
-        fault: Option<Fault>,
-    ) -> Response {
+    fn sse_response(&self, pieces: Vec<Vec<u8>>, per_write: usize, fault: Option<Fault>) -> Response {
         let writes: Vec<Vec<u8>> = pieces.chunks(per_write).map(|c| c.concat()).collect();
         let writes = match fault {
             None => writes,
             Some(_) => writes.into_iter().take(1).collect(),
         };
-        let body = stream::iter(
-            writes
-                .into_iter()
-                .map(|w| Ok::<_, std::io::Error>(Bytes::from(w))),
-        );
-        let body: std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>> =
-            match fault {
-                None => Box::pin(body),
-                Some(Fault::Break) => Box::pin(body.chain(stream::once(async {
-                    // Let the status line and the first events leave before the connection breaks.
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    Err(std::io::Error::new(
-                        std::io::ErrorKind::ConnectionReset,
-                        "mock breaks the stream",
-                    ))
-                }))),
-                Some(Fault::Stall) => Box::pin(body.chain(stream::pending())),
-            };
-        sse(Body::from_stream(DropCounter {
-            inner: body,
-            shared: self.shared.clone(),
-        }))
+        let body = stream::iter(writes.into_iter().map(|w| Ok::<_, std::io::Error>(Bytes::from(w))));
+        let body: std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>> = match fault {
+            None => Box::pin(body),
+            Some(Fault::Break) => Box::pin(body.chain(stream::once(async {
+                // Let the status line and the first events leave before the connection breaks.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "mock breaks the stream"))
+            }))),
+            Some(Fault::Stall) => Box::pin(body.chain(stream::pending())),
+        };
+        sse(Body::from_stream(DropCounter { inner: body, shared: self.shared.clone() }))
     }
 
     fn endless_stream(&self) -> Response {
@@ -264,10 +225,7 @@ impl MockUpstream {
         });
         let body: std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>> =
             Box::pin(first.chain(rest));
-        sse(Body::from_stream(DropCounter {
-            inner: body,
-            shared: self.shared.clone(),
-        }))
+        sse(Body::from_stream(DropCounter { inner: body, shared: self.shared.clone() }))
     }
 }
 
@@ -279,18 +237,11 @@ enum Fault {
 
 /// The recorded events of a fixture; the usage chunk only when the request asked for it, as the real API does.
 fn recorded_events(name: &str, wants_usage: bool) -> Vec<Vec<u8>> {
-    sse_events(&fixture(name))
-        .into_iter()
-        .filter(|e| wants_usage || !is_usage_event(e))
-        .collect()
+    sse_events(&fixture(name)).into_iter().filter(|e| wants_usage || !is_usage_event(e)).collect()
 }
 
 fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(Body::from(body))
-        .unwrap()
+    Response::builder().status(status).header("content-type", "application/json").body(Body::from(body)).unwrap()
 }
 
 fn sse(body: Body) -> Response {

@@ -18,9 +18,7 @@ async fn the_official_openai_python_sdk_works_through_the_proxy_binary(
     pool_options: MySqlPoolOptions,
     database: MySqlConnectOptions,
 ) {
-    let has_sdk = std::process::Command::new("python3")
-        .args(["-c", "import openai"])
-        .status();
+    let has_sdk = std::process::Command::new("python3").args(["-c", "import openai"]).status();
     assert!(
         has_sdk.is_ok_and(|s| s.success()),
         "this test needs python3 with the openai package (scripts/test.sh installs it)"
@@ -52,77 +50,42 @@ async fn the_official_openai_python_sdk_works_through_the_proxy_binary(
     let mut banner = String::new();
     let port = loop {
         let mut line = String::new();
-        assert!(
-            stdout.read_line(&mut line).await.unwrap() > 0,
-            "the proxy exited early: {banner}"
-        );
+        assert!(stdout.read_line(&mut line).await.unwrap() > 0, "the proxy exited early: {banner}");
         banner.push_str(&line);
         if let Some(rest) = line.split("Proxy:").nth(1) {
-            break rest
-                .trim()
-                .split(':')
-                .nth(2)
-                .unwrap()
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .to_string();
+            break rest.trim().split(':').nth(2).unwrap().split_whitespace().next().unwrap().to_string();
         }
     };
     let base_url = format!("http://127.0.0.1:{port}/v1");
 
     let sdk = Command::new("python3")
-        .arg(format!(
-            "{}/tests/openai_sdk_client.py",
-            env!("CARGO_MANIFEST_DIR")
-        ))
+        .arg(format!("{}/tests/openai_sdk_client.py", env!("CARGO_MANIFEST_DIR")))
         .args([&base_url, CLIENT_KEY])
         .output()
         .await
         .unwrap();
-    assert!(
-        sdk.status.success(),
-        "SDK run failed: {}",
-        String::from_utf8_lossy(&sdk.stderr)
-    );
+    assert!(sdk.status.success(), "SDK run failed: {}", String::from_utf8_lossy(&sdk.stderr));
     let result: serde_json::Value = serde_json::from_slice(&sdk.stdout).unwrap();
 
     assert_eq!(result["chat_text"], "Olá!");
     assert_eq!(result["chat_total_tokens"], 22);
     assert_eq!(result["stream_text"], "Olá!");
-    assert_eq!(
-        result["stream_chunks_with_usage"], 0,
-        "no usage chunk the client did not ask for"
-    );
+    assert_eq!(result["stream_chunks_with_usage"], 0, "no usage chunk the client did not ask for");
     assert_eq!(result["tool_name"], "weather");
     assert_eq!(result["tool_arguments"]["location"], "Florence,Italy");
     assert_eq!(result["tool_stream_total_tokens"], 77);
     assert_eq!(result["completion_text"], "Hello, world");
     assert_eq!(result["embedding_length"], 3);
-    assert!(result["model_ids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|m| m == "gpt-4o"));
+    assert!(result["model_ids"].as_array().unwrap().iter().any(|m| m == "gpt-4o"));
 
     // SIGTERM: the proxy drains its log queue before it exits.
     let pid = proxy.id().unwrap().to_string();
-    assert!(std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     let status = proxy.wait().await.unwrap();
     assert!(status.success(), "clean exit on SIGTERM: {status}");
     let mut output = banner;
     stdout.read_to_string(&mut output).await.unwrap();
-    proxy
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut output)
-        .await
-        .unwrap();
+    proxy.stderr.take().unwrap().read_to_string(&mut output).await.unwrap();
 
     let pool = pool_options.connect_with(database).await.unwrap();
     let rows = fetch_logged_requests(&pool).await;
@@ -138,25 +101,11 @@ async fn the_official_openai_python_sdk_works_through_the_proxy_binary(
             "/v1/models"
         ]
     );
-    assert!(
-        rows.iter()
-            .all(|r| r.http_status == 200 && r.outcome == "ok"),
-        "{rows:#?}"
-    );
-    assert_eq!(
-        rows[1].usage_source, "upstream",
-        "usage was collected for the stream that did not ask for it"
-    );
-    assert!(rows[1]
-        .user_agent
-        .as_deref()
-        .unwrap()
-        .starts_with("OpenAI/Python"));
+    assert!(rows.iter().all(|r| r.http_status == 200 && r.outcome == "ok"), "{rows:#?}");
+    assert_eq!(rows[1].usage_source, "upstream", "usage was collected for the stream that did not ask for it");
+    assert!(rows[1].user_agent.as_deref().unwrap().starts_with("OpenAI/Python"));
 
     for secret in [UPSTREAM_KEY, CLIENT_KEY] {
-        assert!(
-            !output.contains(secret),
-            "{secret} appeared in the proxy's output:\n{output}"
-        );
+        assert!(!output.contains(secret), "{secret} appeared in the proxy's output:\n{output}");
     }
 }

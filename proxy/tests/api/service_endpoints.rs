@@ -6,25 +6,11 @@ use crate::helpers::{count, spawn_app};
 async fn the_root_names_the_service_version_and_upstream_host(pool: MySqlPool) {
     let app = spawn_app(pool).await;
 
-    let body: serde_json::Value = app
-        .client
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: serde_json::Value = app.get_json("/").await;
 
     assert_eq!(body["service"], "TokenSlipper proxy");
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
-    let upstream_port = app
-        .upstream
-        .base_url
-        .split(':')
-        .nth(2)
-        .unwrap()
-        .trim_end_matches("/v1");
+    let upstream_port = app.upstream.base_url.split(':').nth(2).unwrap().trim_end_matches("/v1");
     assert_eq!(body["upstream_host"], format!("127.0.0.1:{upstream_port}"));
     assert_eq!(body["links"]["health"], "/health");
 }
@@ -40,11 +26,7 @@ async fn health_is_ok_once_migrations_are_applied_by_the_proxy_itself(pool: MySq
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["status"], "ok");
     assert_eq!(body["log_writer"]["migrations_applied"], true);
-    assert_eq!(
-        count(&pool, "requests").await,
-        0,
-        "the proxy created the tables"
-    );
+    assert_eq!(count(&pool, "requests").await, 0, "the proxy created the tables");
 }
 
 #[sqlx::test(migrations = false)]
@@ -54,74 +36,33 @@ async fn with_mysql_down_the_proxy_still_forwards_and_health_says_degraded(pool:
         listener.local_addr().unwrap().port()
     };
     let unreachable = proxy::db::lazy_pool(
-        sqlx::mysql::MySqlConnectOptions::new()
-            .host("127.0.0.1")
-            .port(closed_port)
-            .username("root"),
+        sqlx::mysql::MySqlConnectOptions::new().host("127.0.0.1").port(closed_port).username("root"),
     );
     drop(pool);
     let app = crate::helpers::spawn_app_with(unreachable, &[]).await;
 
-    let forwarded = app
-        .post_json(
-            "/v1/chat/completions",
-            r#"{"model":"gpt-4o","messages":[]}"#,
-            None,
-        )
-        .await;
-    assert_eq!(
-        forwarded.status(),
-        200,
-        "requests do not wait for or fail on the database"
-    );
+    let forwarded = app.post_json("/v1/chat/completions", r#"{"model":"gpt-4o","messages":[]}"#, None).await;
+    assert_eq!(forwarded.status(), 200, "requests do not wait for or fail on the database");
 
     let health = app.client.get(app.url("/health")).send().await.unwrap();
     assert_eq!(health.status(), 503);
     let body: serde_json::Value = health.json().await.unwrap();
     assert_eq!(body["status"], "degraded");
     assert_eq!(body["database"], "unreachable");
-    assert!(body["reasons"][0]
-        .as_str()
-        .unwrap()
-        .contains("database unreachable"));
+    assert!(body["reasons"][0].as_str().unwrap().contains("database unreachable"));
 }
 
 #[sqlx::test(migrations = false)]
 async fn the_model_list_is_the_upstreams_plus_every_alias(pool: MySqlPool) {
     let app = spawn_app(pool).await;
 
-    let list: serde_json::Value = app
-        .client
-        .get(app.url("/v1/models"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: serde_json::Value = app.get_json("/v1/models").await;
 
     assert_eq!(list["object"], "list");
-    let ids: Vec<&str> = list["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        ids,
-        [
-            "claude-sonnet-4-20250514",
-            "gpt-4",
-            "gpt-4-turbo",
-            "gpt-4o",
-            "gpt-4o-mini"
-        ]
-    );
+    let ids: Vec<&str> = list["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["claude-sonnet-4-20250514", "gpt-4", "gpt-4-turbo", "gpt-4o", "gpt-4o-mini"]);
     assert_eq!(list["data"][3]["object"], "model");
-    assert_eq!(
-        list["data"][3]["upstream_model"],
-        "claude-3-5-sonnet-20241022"
-    );
+    assert_eq!(list["data"][3]["upstream_model"], "claude-3-5-sonnet-20241022");
     let row = app.only_logged_request().await;
     assert_eq!(row.endpoint, "/v1/models");
 }
@@ -130,37 +71,14 @@ async fn the_model_list_is_the_upstreams_plus_every_alias(pool: MySqlPool) {
 async fn a_model_is_retrieved_as_an_alias_or_from_the_upstream(pool: MySqlPool) {
     let app = spawn_app(pool).await;
 
-    let alias: serde_json::Value = app
-        .client
-        .get(app.url("/v1/models/gpt-4o-mini"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let alias: serde_json::Value = app.get_json("/v1/models/gpt-4o-mini").await;
     assert_eq!(alias["id"], "gpt-4o-mini");
     assert_eq!(alias["upstream_model"], "claude-3-5-haiku-20241022");
-    assert!(
-        app.upstream.received().is_empty(),
-        "an alias is answered by the proxy"
-    );
+    assert!(app.upstream.received().is_empty(), "an alias is answered by the proxy");
 
-    let other = app
-        .client
-        .get(app.url("/v1/models/claude-opus-4-1"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        other.status(),
-        404,
-        "the mock upstream does not know it; its answer passes through"
-    );
+    let other = app.client.get(app.url("/v1/models/claude-opus-4-1")).send().await.unwrap();
+    assert_eq!(other.status(), 404, "the mock upstream does not know it; its answer passes through");
     let forwarded = app.upstream.last_received();
-    assert_eq!(
-        (forwarded.method.as_str(), forwarded.path_and_query.as_str()),
-        ("GET", "/v1/models/claude-opus-4-1")
-    );
+    assert_eq!((forwarded.method.as_str(), forwarded.path_and_query.as_str()), ("GET", "/v1/models/claude-opus-4-1"));
     assert_eq!(app.logged_requests().await.len(), 2);
 }
