@@ -206,6 +206,9 @@ where
 /// `DATABASE_URL` wins over the `DB_*` set. Building from parts avoids URL-escaping passwords by hand.
 fn database_options<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<(MySqlConnectOptions, String), ConfigError> {
     if let Some(url) = get("DATABASE_URL") {
+        if !(url.starts_with("mysql://") || url.starts_with("mariadb://")) {
+            return Err(invalid("DATABASE_URL", "must start with mysql:// (or mariadb://)"));
+        }
         let options: MySqlConnectOptions = url
             .parse()
             .map_err(|e| invalid("DATABASE_URL", format!("not a mysql:// URL: {}", redact_url_error(e, url))))?;

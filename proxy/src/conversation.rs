@@ -7,6 +7,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::request_body::{field, top_level_fields};
+use crate::stored_request::clip;
 
 pub type NodeId = [u8; 32];
 
@@ -124,12 +125,12 @@ fn node(parent_id: Option<NodeId>, position: u32, raw: &[u8]) -> MessageNode {
         id: node_id(parent_id.as_ref(), raw),
         parent_id,
         position,
-        role: text("role").unwrap_or_else(|| "unknown".into()),
-        name: text("name"),
+        role: clip(text("role").unwrap_or_else(|| "unknown".into()), 32),
+        name: text("name").map(|n| clip(n, 255)),
         content_text,
         content_parts,
         tool_calls: value.get("tool_calls").filter(|t| !t.is_null()).map(Value::to_string),
-        tool_call_id: text("tool_call_id"),
+        tool_call_id: text("tool_call_id").map(|t| clip(t, 255)),
         raw_json: raw.to_vec(),
     }
 }

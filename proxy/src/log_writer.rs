@@ -32,6 +32,8 @@ enum Command {
 struct Shared {
     written: AtomicU64,
     dropped: AtomicU64,
+    /// Records the database refused even when written alone.
+    rejected: AtomicU64,
     migrated: AtomicBool,
     database_error: Mutex<Option<String>>,
     last_drop: Mutex<Option<Instant>>,
@@ -46,6 +48,7 @@ pub struct LogWriterStatus {
     pub queue_capacity: usize,
     pub written: u64,
     pub dropped: u64,
+    pub rejected_by_database: u64,
     pub migrations_applied: bool,
     pub last_database_error: Option<String>,
     /// True when a record was dropped in the last minute or the queue is more than 90 % full.
@@ -119,6 +122,7 @@ impl LogSender {
             queue_capacity: capacity,
             written: self.shared.written.load(Ordering::Relaxed),
             dropped: self.shared.dropped.load(Ordering::Relaxed),
+            rejected_by_database: self.shared.rejected.load(Ordering::Relaxed),
             migrations_applied: self.shared.migrated.load(Ordering::Relaxed),
             last_database_error: self.shared.database_error.lock().unwrap().clone(),
             falling_behind: dropped_recently || queued * 10 > capacity * 9,
@@ -157,6 +161,9 @@ impl LogWriter {
         }
     }
 }
+
+/// Consecutive failures of one batch, with the database answering, before its rows are tried alone.
+const POISON_SUSPECT_AFTER: u32 = 3;
 
 /// How many node ids the writer remembers as already stored, to skip re-sending a long history.
 const KNOWN_NODES_CAPACITY: usize = 50_000;
@@ -232,12 +239,15 @@ impl Worker {
         }
     }
 
-    /// Writes the batch, retrying with backoff until the database takes it.
+    /// Writes the batch, retrying with backoff until the database takes it. A batch that keeps
+    /// failing while the database answers holds a row it will never accept (a value it rejects, a
+    /// row over `max_allowed_packet`): then rows are written one by one and only those are given up.
     async fn write(&mut self, batch: &mut Vec<StoredRequest>) {
         if batch.is_empty() {
             return;
         }
         let mut backoff = Duration::from_millis(100);
+        let mut failures = 0;
         loop {
             if self.migrate_once().await {
                 match self.insert(batch).await {
@@ -247,12 +257,41 @@ impl Worker {
                         batch.clear();
                         return;
                     }
-                    Err(error) => self.note_database_error(&format!("insert failed: {error}")),
+                    Err(error) => {
+                        self.note_database_error(&format!("insert failed: {error}"));
+                        failures += 1;
+                        if failures >= POISON_SUSPECT_AFTER && self.database_answers().await {
+                            self.write_one_by_one(std::mem::take(batch)).await;
+                            return;
+                        }
+                    }
                 }
             }
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(5));
         }
+    }
+
+    async fn write_one_by_one(&mut self, batch: Vec<StoredRequest>) {
+        for row in batch {
+            let rows = std::slice::from_ref(&row);
+            if let Err(error) = self.insert(rows).await {
+                if self.database_answers().await {
+                    self.shared.rejected.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(id = %uuid::Uuid::from_bytes(row.id), %error, "the database rejects this record; it is dropped");
+                    continue;
+                }
+                // The database went away meanwhile: back to retrying, this row and the rest with it.
+                let mut rest = vec![row];
+                Box::pin(self.write(&mut rest)).await;
+                continue;
+            }
+            self.shared.written.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    async fn database_answers(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
 
     async fn insert(&mut self, batch: &[StoredRequest]) -> sqlx::Result<()> {

@@ -82,14 +82,14 @@ impl StoredRequest {
             id: *record.id.as_bytes(),
             started_at: record.started_at,
             finished_at: record.finished_at,
-            method: record.method,
-            endpoint: record.endpoint,
-            client_model: record.client_model,
-            upstream_model: record.upstream_model,
+            method: clip(record.method, 16),
+            endpoint: clip(record.endpoint, 255),
+            client_model: record.client_model.map(|m| clip(m, 255)),
+            upstream_model: record.upstream_model.map(|m| clip(m, 255)),
             is_stream: record.is_stream,
             http_status: record.http_status,
             outcome: outcome.as_str(),
-            error_type,
+            error_type: error_type.map(|t| clip(t, 128)),
             error_message,
             latency_us: record.latency.as_micros() as i64,
             ttfb_us: record.time_to_first_byte.map(|d| d.as_micros() as i64),
@@ -99,7 +99,7 @@ impl StoredRequest {
             cached_tokens: usage.cached_tokens,
             usage_source,
             client_ip: record.client_ip,
-            user_agent: record.user_agent.map(|ua| ua.chars().take(512).collect()),
+            user_agent: record.user_agent.map(|ua| clip(ua, 512)),
             body_sha256,
             conversation_id: conversation.conversation_id(),
             last_message_id: conversation.last_message_id(),
@@ -107,7 +107,7 @@ impl StoredRequest {
             last_user_message_preview: conversation.last_user_message_preview.clone(),
             reply_text: reply.text,
             reply_tool_calls: reply.tool_calls.map(|t| t.to_string()),
-            finish_reason: reply.finish_reason,
+            finish_reason: reply.finish_reason.map(|r| clip(r, 64)),
             request_envelope: std::mem::take(&mut conversation.envelope),
             messages_offset,
             response_json: reply.response_json,
@@ -122,6 +122,14 @@ impl StoredRequest {
             + self.reply_text.as_ref().map_or(0, String::len)
             + self.conversation.nodes.iter().map(|n| n.raw_json.len() * 2).sum::<usize>()
     }
+}
+
+/// Cuts `text` to the `VARCHAR(max_chars)` it is stored in; strict SQL modes reject longer values.
+pub fn clip(mut text: String, max_chars: usize) -> String {
+    if let Some((byte_index, _)) = text.char_indices().nth(max_chars) {
+        text.truncate(byte_index);
+    }
+    text
 }
 
 /// SHA-256 of the body exactly as it was forwarded. The rewrite is deterministic, so it is redone

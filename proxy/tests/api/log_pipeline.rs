@@ -1,0 +1,61 @@
+use sqlx::MySqlPool;
+
+use crate::helpers::{fetch_logged_requests, spawn_app, spawn_app_with};
+
+#[sqlx::test(migrations = false)]
+async fn graceful_shutdown_writes_every_queued_record(pool: MySqlPool) {
+    // A flush interval far longer than the test: only the shutdown drain can write these rows.
+    let app =
+        spawn_app_with(pool.clone(), &[("LOG_FLUSH_INTERVAL_MS", "3600000"), ("LOG_BATCH_MAX_ROWS", "1000")]).await;
+    for i in 0..25 {
+        let body = format!(r#"{{"model":"gpt-4o","messages":[{{"role":"user","content":"n{i}"}}]}}"#);
+        assert_eq!(app.post_json("/v1/chat/completions", &body, None).await.status(), 200);
+    }
+    assert_eq!(app.log.status().written, 0, "nothing is written before the batch is due");
+
+    app.shut_down().await;
+
+    let rows = fetch_logged_requests(&pool).await;
+    assert_eq!(rows.len(), 25);
+    let mut ids: Vec<Vec<u8>> = rows.iter().map(|r| r.id.clone()).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 25, "ids are unique");
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_record_the_database_refuses_is_given_up_alone_and_the_rest_of_its_batch_is_written(pool: MySqlPool) {
+    let app = spawn_app_with(pool.clone(), &[("LOG_FLUSH_INTERVAL_MS", "3600000")]).await;
+    app.flush().await;
+    // Stands for any row the server will never take (a value it rejects, a row over max_allowed_packet).
+    sqlx::raw_sql(
+        "CREATE TRIGGER refuse_poison BEFORE INSERT ON requests FOR EACH ROW \
+         IF NEW.client_model = 'poison' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused'; END IF",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    for model in ["good-1", "poison", "good-2"] {
+        let body = format!(r#"{{"model":"{model}","messages":[]}}"#);
+        assert_eq!(app.post_json("/v1/chat/completions", &body, None).await.status(), 200);
+    }
+
+    let models: Vec<String> = app.logged_requests().await.into_iter().map(|r| r.client_model.unwrap()).collect();
+    assert_eq!(models, ["good-1", "good-2"]);
+    let status = app.log.status();
+    assert_eq!((status.written, status.rejected_by_database), (2, 1));
+}
+
+#[sqlx::test(migrations = false)]
+async fn overlong_names_are_cut_to_their_columns_instead_of_failing_the_insert(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let model = "m".repeat(300);
+    let body = format!(r#"{{"model":"{model}","messages":[{{"role":"{}","content":"x"}}]}}"#, "r".repeat(40));
+
+    app.post_json("/v1/chat/completions", &body, None).await;
+
+    let row = app.only_logged_request().await;
+    assert_eq!(row.client_model.unwrap().len(), 255);
+    assert_eq!(row.messages[0].role.len(), 32);
+    assert_eq!(row.raw_request, body.as_bytes(), "the raw request keeps the full names");
+}
