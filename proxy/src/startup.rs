@@ -80,7 +80,7 @@ impl Application {
              Upstream:   {upstream}\n  \
              Admin:      http://localhost:{admin}/admin\n  \
              Database:   {database}\n  \
-             Client auth: {auth}\n",
+             Clients:    {auth}\n",
             version = env!("CARGO_PKG_VERSION"),
             host = config.proxy_host,
             upstream = config.upstream_base_url,

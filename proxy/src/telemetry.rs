@@ -6,5 +6,6 @@ pub fn init(log_level: &str) {
     // sqlx logs every statement at info; that would print conversations, so it starts at warn.
     let default = format!("{log_level},sqlx=warn,hyper=warn,reqwest=warn");
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let colours = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(colours).with_writer(std::io::stderr).init();
 }

@@ -55,7 +55,7 @@ pub async fn list_models(
         .ok()
         .filter(|r| r.status().is_success());
     let upstream_list = match upstream_list {
-        Some(response) => response.json::<Value>().await.ok(),
+        Some(response) => response.bytes().await.ok().and_then(|b| serde_json::from_slice::<Value>(&b).ok()),
         None => None,
     };
     if upstream_list.is_none() {
