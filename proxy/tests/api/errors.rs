@@ -145,3 +145,31 @@ async fn an_unknown_url_outside_v1_is_a_404_in_openai_format(pool: MySqlPool) {
     assert_eq!(response.status(), 404);
     assert_eq!(error_body(response).await["error"]["code"], "unknown_url");
 }
+
+#[sqlx::test(migrations = false)]
+async fn an_upstream_that_does_not_accept_the_connection_in_time_is_a_504(pool: MySqlPool) {
+    // A listener whose accept queue is full: the kernel drops further SYNs, so connecting hangs.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let address = listener.local_addr().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..4 {
+        match tokio::time::timeout(std::time::Duration::from_millis(200), tokio::net::TcpStream::connect(address)).await
+        {
+            Ok(Ok(stream)) => fillers.push(stream),
+            _ => break,
+        }
+    }
+    let base = format!("http://{address}/v1");
+    let app =
+        spawn_app_with(pool, &[("UPSTREAM_BASE_URL", base.as_str()), ("UPSTREAM_CONNECT_TIMEOUT_SECS", "1")]).await;
+
+    let response = app.post_json("/v1/chat/completions", r#"{"model":"gpt-4o","messages":[]}"#, None).await;
+
+    assert_eq!(response.status(), 504);
+    assert_eq!(error_body(response).await["error"]["code"], "upstream_timeout");
+    let row = app.only_logged_request().await;
+    assert_eq!((row.http_status, row.error_type.as_deref()), (504, Some("upstream_timeout")));
+    drop(listener);
+}

@@ -59,3 +59,28 @@ async fn overlong_names_are_cut_to_their_columns_instead_of_failing_the_insert(p
     assert_eq!(row.messages[0].role.len(), 32);
     assert_eq!(row.raw_request, body.as_bytes(), "the raw request keeps the full names");
 }
+
+#[sqlx::test(migrations = false)]
+async fn when_the_writer_cannot_keep_up_requests_still_pass_and_health_says_so(pool: MySqlPool) {
+    let app = spawn_app_with(pool.clone(), &[("LOG_QUEUE_CAPACITY", "2"), ("LOG_BATCH_MAX_ROWS", "1")]).await;
+    app.flush().await;
+    // Another session holds the tables, so the writer's INSERT waits as it would on a stuck server.
+    let mut locker = pool.acquire().await.unwrap();
+    sqlx::raw_sql("LOCK TABLES requests WRITE, message_nodes WRITE").execute(&mut *locker).await.unwrap();
+
+    for _ in 0..6 {
+        let response = app.post_json("/v1/chat/completions", r#"{"model":"gpt-4o","messages":[]}"#, None).await;
+        assert_eq!(response.status(), 200, "the request path does not wait for the database");
+    }
+    let health = app.client.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(health.status(), 503);
+    let body: serde_json::Value = health.json().await.unwrap();
+    assert_eq!(body["database"], "reachable");
+    assert!(body["reasons"][0].as_str().unwrap().starts_with("log writer falling behind"), "{body}");
+
+    sqlx::raw_sql("UNLOCK TABLES").execute(&mut *locker).await.unwrap();
+    let written = app.logged_requests().await.len() as u64;
+    let status = app.log.status();
+    assert!(status.dropped >= 1);
+    assert_eq!(written + status.dropped, 6, "every request is either written or counted as dropped");
+}
