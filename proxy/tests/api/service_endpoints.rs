@@ -13,6 +13,7 @@ async fn the_root_names_the_service_version_and_upstream_host(pool: MySqlPool) {
     let upstream_port = app.upstream.base_url.split(':').nth(2).unwrap().trim_end_matches("/v1");
     assert_eq!(body["upstream_host"], format!("127.0.0.1:{upstream_port}"));
     assert_eq!(body["links"]["health"], "/health");
+    assert_eq!(body["links"]["admin"], "http://127.0.0.1:8080/admin");
 }
 
 #[sqlx::test(migrations = false)]
