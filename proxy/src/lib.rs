@@ -18,3 +18,4 @@ pub mod startup;
 pub mod stored_request;
 pub mod telemetry;
 pub mod upstream;
+pub mod usage_chunk;

@@ -1,6 +1,6 @@
 //! Relays an upstream SSE stream to the client event by event, keeping a copy of each event for the
-//! log. When the proxy asked for usage on the client's behalf, the usage-only chunk is held out of
-//! what the client receives. An upstream failure mid-stream becomes one OpenAI-style error event;
+//! log. When the proxy asked for usage on the client's behalf, what that changed in the stream is
+//! taken out again (see `usage_chunk`). An upstream failure mid-stream becomes one OpenAI-style error event;
 //! the client going away drops this stream, which cancels the upstream request and records the
 //! call as cancelled.
 
@@ -10,12 +10,12 @@ use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::stream::{BoxStream, Stream};
-use serde::de::IgnoredAny;
 
 use crate::error::{stream_error_event, ProxyError};
 use crate::pending_record::PendingRecord;
 use crate::record::{Outcome, ResponseCapture, StreamEvent};
 use crate::sse::{SseEvent, SseFramer};
+use crate::usage_chunk;
 
 pub struct SseRelay {
     upstream: BoxStream<'static, reqwest::Result<Bytes>>,
@@ -63,16 +63,6 @@ impl Drop for SseRelay {
     }
 }
 
-/// The chunk a stream sends last when usage was asked for: no choices, only usage.
-fn is_usage_only_chunk(data: &str) -> bool {
-    #[derive(serde::Deserialize)]
-    struct Probe {
-        choices: Option<Vec<IgnoredAny>>,
-        usage: Option<IgnoredAny>,
-    }
-    serde_json::from_str::<Probe>(data).is_ok_and(|p| p.usage.is_some() && p.choices.as_ref().is_none_or(Vec::is_empty))
-}
-
 impl Stream for SseRelay {
     type Item = Result<Bytes, Infallible>;
 
@@ -97,8 +87,8 @@ impl Stream for SseRelay {
                     // back; events that arrived together still leave in one write.
                     let mut out = BytesMut::new();
                     for event in &events {
-                        if !is_usage_only_chunk(&event.data) {
-                            out.extend_from_slice(&event.raw);
+                        if let Some(bytes) = usage_chunk::event_for_client(event) {
+                            out.extend_from_slice(&bytes);
                         }
                     }
                     if !out.is_empty() {

@@ -44,9 +44,22 @@ pub fn sse_events(body: &[u8]) -> Vec<Vec<u8>> {
     text.split_inclusive("\n\n").map(|e| e.as_bytes().to_vec()).collect()
 }
 
-/// The recorded stream as a client that did not ask for usage would get it from the real API.
-pub fn without_usage_chunk(body: &[u8]) -> Vec<u8> {
-    sse_events(body).into_iter().filter(|e| !is_usage_event(e)).flatten().collect()
+/// The recorded stream (made with `include_usage: true`) as the real API sends it to a client that
+/// did not ask for usage: no usage chunk, and no `"usage":null` in the other chunks.
+pub fn as_sent_without_usage(body: &[u8]) -> Vec<u8> {
+    recorded_stream(body, false).concat()
+}
+
+fn recorded_stream(body: &[u8], wants_usage: bool) -> Vec<Vec<u8>> {
+    let events = sse_events(body);
+    if wants_usage {
+        return events;
+    }
+    events
+        .into_iter()
+        .filter(|e| !is_usage_event(e))
+        .map(|e| String::from_utf8(e).unwrap().replace(",\"usage\":null", "").into_bytes())
+        .collect()
 }
 
 fn is_usage_event(event: &[u8]) -> bool {
@@ -237,7 +250,7 @@ enum Fault {
 
 /// The recorded events of a fixture; the usage chunk only when the request asked for it, as the real API does.
 fn recorded_events(name: &str, wants_usage: bool) -> Vec<Vec<u8>> {
-    sse_events(&fixture(name)).into_iter().filter(|e| wants_usage || !is_usage_event(e)).collect()
+    recorded_stream(&fixture(name), wants_usage)
 }
 
 fn json_response(status: StatusCode, body: Vec<u8>) -> Response {

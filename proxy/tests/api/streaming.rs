@@ -2,7 +2,7 @@ use futures_util::StreamExt;
 use sqlx::MySqlPool;
 
 use crate::helpers::spawn_app;
-use crate::mock_upstream::{fixture, without_usage_chunk};
+use crate::mock_upstream::{as_sent_without_usage, fixture};
 
 fn streaming_request(file: &str) -> String {
     // The recorded requests asked for usage; these tests decide that themselves.
@@ -25,7 +25,7 @@ async fn a_streamed_tool_call_reaches_the_client_as_sent_without_the_usage_chunk
     assert_eq!(response.status(), 200);
     assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
     let received = response.bytes().await.unwrap();
-    assert_eq!(received, without_usage_chunk(&fixture("openai_tool_streaming_0.sse")));
+    assert_eq!(received, as_sent_without_usage(&fixture("openai_tool_streaming_0.sse")));
     assert!(usage_requested_by(&app.upstream.last_received().body), "the proxy asked the upstream for usage");
 
     let row = app.only_logged_request().await;
@@ -80,7 +80,7 @@ async fn a_stream_split_at_odd_byte_boundaries_gives_the_same_bytes_and_record(p
     let fragmented = fragmented.bytes().await.unwrap();
 
     assert_eq!(whole, fragmented);
-    assert_eq!(whole, without_usage_chunk(&fixture("openai_simple_streaming_0.sse")));
+    assert_eq!(whole, as_sent_without_usage(&fixture("openai_simple_streaming_0.sse")));
     let rows = app.logged_requests().await;
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0].reply_text, rows[1].reply_text);
