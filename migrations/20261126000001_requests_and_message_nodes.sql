@@ -8,6 +8,9 @@
 CREATE TABLE message_nodes (
     id            BINARY(32)   NOT NULL PRIMARY KEY,
     parent_id     BINARY(32)   NULL,
+    -- The first node of the conversation: with `position`, it finds the requests that carry a node
+    -- (those of this conversation with more than `position` messages) without walking the tree.
+    conversation_id BINARY(32) NOT NULL,
     position      INT          NOT NULL,
     role          VARCHAR(32)  NOT NULL,
     name          VARCHAR(255) NULL,
@@ -19,7 +22,9 @@ CREATE TABLE message_nodes (
     tool_call_id  VARCHAR(255) NULL,
     -- The message exactly as the client sent it.
     raw_json      LONGBLOB     NOT NULL,
-    KEY message_nodes_parent (parent_id)
+    KEY message_nodes_parent (parent_id),
+    KEY message_nodes_conversation (conversation_id, position),
+    FULLTEXT KEY message_nodes_text (content_text)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 CREATE TABLE requests (
@@ -67,5 +72,34 @@ CREATE TABLE requests (
     KEY requests_client_model (client_model, started_at),
     KEY requests_upstream_model (upstream_model, started_at),
     KEY requests_outcome (outcome, started_at),
-    KEY requests_conversation (conversation_id)
+    KEY requests_conversation (conversation_id, message_count),
+    FULLTEXT KEY requests_reply_text (reply_text)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- Per-hour aggregates, kept current by the proxy's writer in the same transaction as the rows they
+-- count, so that overviews and charts over millions of requests read a few thousand rows.
+-- `hour` is the UTC start of the hour of `started_at`; empty strings stand for a missing model.
+CREATE TABLE usage_hourly (
+    hour               DATETIME      NOT NULL,
+    client_model       VARCHAR(255)  NOT NULL,
+    upstream_model     VARCHAR(255)  NOT NULL,
+    outcome            VARCHAR(16)   NOT NULL,
+    is_stream          BOOLEAN       NOT NULL,
+    requests           BIGINT        NOT NULL,
+    messages           BIGINT        NOT NULL,
+    prompt_tokens      BIGINT        NOT NULL,
+    completion_tokens  BIGINT        NOT NULL,
+    total_tokens       BIGINT        NOT NULL,
+    cached_tokens      BIGINT        NOT NULL,
+    latency_us_sum     BIGINT        NOT NULL,
+    PRIMARY KEY (hour, client_model, upstream_model, outcome, is_stream)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- Per-hour latency histogram for percentiles: bucket = FLOOR(8 * LOG2(GREATEST(latency_us, 1))),
+-- eight buckets per doubling, so a percentile read from it is at most 9 % above the exact value.
+CREATE TABLE latency_hourly (
+    hour      DATETIME  NOT NULL,
+    bucket    SMALLINT  NOT NULL,
+    requests  BIGINT    NOT NULL,
+    PRIMARY KEY (hour, bucket)
+) ENGINE=InnoDB;

@@ -15,6 +15,8 @@ pub type NodeId = [u8; 32];
 pub struct MessageNode {
     pub id: NodeId,
     pub parent_id: Option<NodeId>,
+    /// The id of the conversation's first node.
+    pub conversation_id: NodeId,
     pub position: u32,
     pub role: String,
     pub name: Option<String>,
@@ -73,6 +75,9 @@ pub fn split(body: &[u8]) -> Conversation {
         let parent_id = nodes.last().map(|n: &MessageNode| n.id);
         nodes.push(node(parent_id, position as u32, raw.get().as_bytes()));
     }
+    if let Some(root) = nodes.first().map(|n| n.id) {
+        nodes.iter_mut().for_each(|n| n.conversation_id = root);
+    }
     let last_user_message_preview =
         nodes.iter().rev().find(|n| n.role == "user").and_then(|n| n.content_text.as_deref()).map(preview);
 
@@ -124,6 +129,7 @@ fn node(parent_id: Option<NodeId>, position: u32, raw: &[u8]) -> MessageNode {
     MessageNode {
         id: node_id(parent_id.as_ref(), raw),
         parent_id,
+        conversation_id: [0; 32],
         position,
         role: clip(text("role").unwrap_or_else(|| "unknown".into()), 32),
         name: text("name").map(|n| clip(n, 255)),

@@ -12,6 +12,7 @@ pub mod pending_record;
 pub mod record;
 pub mod reply;
 pub mod request_body;
+pub mod rollup;
 pub mod routes;
 pub mod sse;
 pub mod startup;

@@ -17,6 +17,7 @@ use crate::config::LogWriterConfig;
 use crate::conversation::{MessageNode, NodeId};
 use crate::db;
 use crate::record::RequestRecord;
+use crate::rollup::HourlyRollup;
 use crate::stored_request::StoredRequest;
 
 enum Command {
@@ -303,7 +304,25 @@ impl Worker {
             .collect();
         let mut tx = self.pool.begin().await?;
         db::message_nodes::insert_message_nodes(&mut tx, &new_nodes).await?;
-        db::requests::insert_request_batch(&mut tx, batch).await?;
+        let rollup = match db::requests::insert_request_batch(&mut tx, batch).await {
+            Ok(()) => HourlyRollup::of(batch),
+            // Some rows are stored already: a replay of a batch whose commit was not acknowledged.
+            // Insert the others one by one and count only those.
+            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
+                tx.rollback().await?;
+                tx = self.pool.begin().await?;
+                db::message_nodes::insert_message_nodes(&mut tx, &new_nodes).await?;
+                let mut inserted = Vec::with_capacity(batch.len());
+                for row in batch {
+                    if db::requests::insert_request_if_absent(&mut tx, row).await? {
+                        inserted.push(row);
+                    }
+                }
+                HourlyRollup::of(inserted)
+            }
+            Err(error) => return Err(error),
+        };
+        db::rollups::add_hourly_rollup(&mut tx, &rollup).await?;
         tx.commit().await?;
         if self.known_nodes.len() + seen.len() > KNOWN_NODES_CAPACITY {
             self.known_nodes.clear();

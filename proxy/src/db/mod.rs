@@ -3,6 +3,7 @@
 
 pub mod message_nodes;
 pub mod requests;
+pub mod rollups;
 
 use std::time::Duration;
 

@@ -1,4 +1,5 @@
-//! Inserts into `requests`: one multi-row statement per batch.
+//! Inserts into `requests`: one multi-row statement per batch. A plain INSERT, so that a batch
+//! holding an id that is already stored fails whole and is retried row by row (see the writer).
 
 use sqlx::{MySql, QueryBuilder, Transaction};
 
@@ -51,9 +52,19 @@ pub async fn insert_request_batch(tx: &mut Transaction<'_, MySql>, rows: &[Store
                 .push_bind(r.messages_offset)
                 .push_bind(&r.response_json);
         });
-        // A batch retried after a lost acknowledgement must not fail or duplicate: ids come from the proxy.
-        query.push(" ON DUPLICATE KEY UPDATE id = id");
         query.build().execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// Inserts one row unless a row with its id exists (a batch replayed after a lost acknowledgement).
+/// Returns whether it was inserted, so that aggregates count it once.
+pub async fn insert_request_if_absent(tx: &mut Transaction<'_, MySql>, row: &StoredRequest) -> sqlx::Result<bool> {
+    let exists: Option<i32> =
+        sqlx::query_scalar("SELECT 1 FROM requests WHERE id = ?").bind(&row.id[..]).fetch_optional(&mut **tx).await?;
+    if exists.is_some() {
+        return Ok(false);
+    }
+    insert_request_batch(tx, std::slice::from_ref(row)).await?;
+    Ok(true)
 }

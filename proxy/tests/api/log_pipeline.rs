@@ -1,6 +1,6 @@
 use sqlx::MySqlPool;
 
-use crate::helpers::{fetch_logged_requests, spawn_app, spawn_app_with};
+use crate::helpers::{count, fetch_logged_requests, spawn_app, spawn_app_with};
 
 #[sqlx::test(migrations = false)]
 async fn graceful_shutdown_writes_every_queued_record(pool: MySqlPool) {
@@ -83,4 +83,64 @@ async fn when_the_writer_cannot_keep_up_requests_still_pass_and_health_says_so(p
     let status = app.log.status();
     assert!(status.dropped >= 1);
     assert_eq!(written + status.dropped, 6, "every request is either written or counted as dropped");
+}
+
+/// The hourly aggregates recomputed from the rows, in the shape of `usage_hourly` / `latency_hourly`.
+async fn rollups_match_rows(pool: &MySqlPool) {
+    let from_rows: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT CONCAT(DATE_FORMAT(started_at, '%Y-%m-%d %H:00:00'), '|', COALESCE(client_model, ''), '|', \
+         COALESCE(upstream_model, ''), '|', outcome, '|', is_stream), COUNT(*), CAST(SUM(message_count) AS SIGNED), \
+         CAST(COALESCE(SUM(total_tokens), 0) AS SIGNED), CAST(SUM(latency_us) AS SIGNED) \
+         FROM requests GROUP BY 1 ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let from_rollup: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT CONCAT(DATE_FORMAT(hour, '%Y-%m-%d %H:00:00'), '|', client_model, '|', upstream_model, '|', outcome, \
+         '|', is_stream), requests, messages, total_tokens, latency_us_sum FROM usage_hourly ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(from_rollup, from_rows);
+    let histogram_rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT CONCAT(DATE_FORMAT(started_at, '%Y-%m-%d %H:00:00'), '|', FLOOR(8 * LOG2(GREATEST(latency_us, 1)))), \
+         COUNT(*) FROM requests GROUP BY 1 ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let histogram: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT CONCAT(DATE_FORMAT(hour, '%Y-%m-%d %H:00:00'), '|', bucket), requests FROM latency_hourly ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(histogram, histogram_rows);
+}
+
+#[sqlx::test(migrations = false)]
+async fn hourly_rollups_count_exactly_the_stored_rows_even_when_a_record_is_replayed(pool: MySqlPool) {
+    let app = spawn_app(pool.clone()).await;
+    app.post_json("/v1/chat/completions", r#"{"model":"gpt-4o","messages":[{"role":"user","content":"a"}]}"#, None)
+        .await;
+    app.post_json("/v1/chat/completions", r#"{"model":"gpt-4o-mini","stream":true,"messages":[]}"#, None).await;
+    app.post_json("/v1/chat/completions", r#"{"messages":[]}"#, None).await;
+    app.post_json("/v1/embeddings", r#"{"model":"text-embedding-3-small","input":"x"}"#, None).await;
+
+    // The same record twice, in separate batches: the second is a replay of a stored row.
+    let mut record = proxy::record::RequestRecord::new("POST", "/v1/chat/completions");
+    record.client_model = Some("replayed".into());
+    record.request_body = bytes::Bytes::from_static(br#"{"model":"replayed","messages":[]}"#);
+    record.http_status = 200;
+    app.log.submit(record.clone());
+    app.flush().await;
+    let other = proxy::record::RequestRecord::new("POST", "/v1/chat/completions");
+    app.log.submit(record);
+    app.log.submit(other);
+    app.flush().await;
+
+    assert_eq!(count(&pool, "requests").await, 6);
+    rollups_match_rows(&pool).await;
 }

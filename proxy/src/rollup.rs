@@ -1,0 +1,85 @@
+//! Per-hour aggregates of a batch of rows, added to `usage_hourly` and `latency_hourly` in the same
+//! transaction as the rows themselves, so the aggregates always count exactly the stored requests.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+
+use crate::stored_request::StoredRequest;
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct UsageKey {
+    pub hour: DateTime<Utc>,
+    pub client_model: String,
+    pub upstream_model: String,
+    pub outcome: &'static str,
+    pub is_stream: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UsageSums {
+    pub requests: i64,
+    pub messages: i64,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub total_tokens: i64,
+    pub cached_tokens: i64,
+    pub latency_us_sum: i64,
+}
+
+#[derive(Debug, Default)]
+pub struct HourlyRollup {
+    pub usage: BTreeMap<UsageKey, UsageSums>,
+    pub latency: BTreeMap<(DateTime<Utc>, i16), i64>,
+}
+
+/// The histogram bucket of a latency: eight per doubling. The admin API computes the same in SQL
+/// (`FLOOR(8 * LOG2(GREATEST(latency_us, 1)))`) for rows outside whole hours.
+pub fn latency_bucket(latency_us: i64) -> i16 {
+    (8.0 * (latency_us.max(1) as f64).log2()).floor() as i16
+}
+
+pub fn hour_of(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.duration_trunc(TimeDelta::hours(1)).unwrap_or(at)
+}
+
+impl HourlyRollup {
+    pub fn of<'a>(rows: impl IntoIterator<Item = &'a StoredRequest>) -> Self {
+        let mut rollup = HourlyRollup::default();
+        for row in rows {
+            let hour = hour_of(row.started_at);
+            let key = UsageKey {
+                hour,
+                client_model: row.client_model.clone().unwrap_or_default(),
+                upstream_model: row.upstream_model.clone().unwrap_or_default(),
+                outcome: row.outcome,
+                is_stream: row.is_stream,
+            };
+            let sums = rollup.usage.entry(key).or_default();
+            sums.requests += 1;
+            sums.messages += i64::from(row.message_count);
+            sums.prompt_tokens += row.prompt_tokens.unwrap_or(0);
+            sums.completion_tokens += row.completion_tokens.unwrap_or(0);
+            sums.total_tokens += row.total_tokens.unwrap_or(0);
+            sums.cached_tokens += row.cached_tokens.unwrap_or(0);
+            sums.latency_us_sum += row.latency_us;
+            *rollup.latency.entry((hour, latency_bucket(row.latency_us))).or_default() += 1;
+        }
+        rollup
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_eight_per_doubling() {
+        assert_eq!(latency_bucket(0), 0);
+        assert_eq!(latency_bucket(1), 0);
+        assert_eq!(latency_bucket(2), 8);
+        assert_eq!(latency_bucket(1024), 80);
+        assert_eq!(latency_bucket(1100), 80);
+        assert_eq!(latency_bucket(1117), 81);
+    }
+}
