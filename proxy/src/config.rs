@@ -5,21 +5,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::time::Duration;
 
+use settings::{database_options, invalid, parse_bool, parse_number, parse_positive, Vars};
 use sqlx::mysql::MySqlConnectOptions;
 
 use crate::model_mapping::ModelMapping;
 
-/// A configuration value that cannot be used. The message names the variable and what is wrong with it.
-#[derive(Debug, thiserror::Error)]
-#[error("{variable}: {problem}")]
-pub struct ConfigError {
-    pub variable: &'static str,
-    pub problem: String,
-}
-
-fn invalid(variable: &'static str, problem: impl Into<String>) -> ConfigError {
-    ConfigError { variable, problem: problem.into() }
-}
+pub use settings::ConfigError;
 
 #[derive(Clone)]
 pub struct Config {
@@ -72,16 +63,13 @@ impl fmt::Debug for Config {
 impl Config {
     /// Reads `.env` (variables already set in the environment win), then the environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        if let Err(error) = dotenvy::dotenv() {
-            if !error.not_found() {
-                return Err(invalid(".env", error.to_string()));
-            }
-        }
+        settings::load_dotenv()?;
         Self::from_vars(&std::env::vars().collect())
     }
 
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let vars = Vars(vars);
+        let get = |name: &str| vars.get(name);
 
         let upstream_base_url = parse_base_url(get("UPSTREAM_BASE_URL").unwrap_or("https://api.anthropic.com/v1"))?;
         let verify_client_auth = parse_bool("VERIFY_CLIENT_AUTH", get("VERIFY_CLIENT_AUTH"), false)?;
@@ -111,7 +99,7 @@ impl Config {
                 )
             })?,
         };
-        let (database, database_display) = database_options(&get)?;
+        let database = database_options(&vars)?;
 
         Ok(Config {
             proxy_host: get("PROXY_HOST").unwrap_or("0.0.0.0").to_string(),
@@ -133,8 +121,8 @@ impl Config {
             proxy_api_keys,
             log_level,
             model_mapping: ModelMapping::with_defaults_and(extra_mapping),
-            database,
-            database_display,
+            database: database.options,
+            database_display: database.display,
             max_body_bytes: parse_positive("MAX_BODY_BYTES", get("MAX_BODY_BYTES"), 32 * 1024 * 1024)?,
             log_writer: LogWriterConfig {
                 queue_capacity: parse_positive("LOG_QUEUE_CAPACITY", get("LOG_QUEUE_CAPACITY"), 10_000)?,
@@ -168,77 +156,6 @@ fn parse_base_url(text: &str) -> Result<reqwest::Url, ConfigError> {
         return Err(invalid("UPSTREAM_BASE_URL", "must not carry a query string or fragment"));
     }
     Ok(url)
-}
-
-fn parse_bool(variable: &'static str, value: Option<&str>, default: bool) -> Result<bool, ConfigError> {
-    match value.map(str::to_ascii_lowercase).as_deref() {
-        None => Ok(default),
-        Some("true" | "1" | "yes" | "on") => Ok(true),
-        Some("false" | "0" | "no" | "off") => Ok(false),
-        Some(other) => Err(invalid(variable, format!("{other:?} is not true or false"))),
-    }
-}
-
-fn parse_number<T: std::str::FromStr>(
-    variable: &'static str,
-    value: Option<&str>,
-    default: T,
-) -> Result<T, ConfigError> {
-    match value {
-        None => Ok(default),
-        Some(text) => {
-            text.parse().map_err(|_| invalid(variable, format!("{text:?} is not a valid number for this setting")))
-        }
-    }
-}
-
-fn parse_positive<T>(variable: &'static str, value: Option<&str>, default: T) -> Result<T, ConfigError>
-where
-    T: std::str::FromStr + PartialOrd + Default,
-{
-    let number = parse_number(variable, value, default)?;
-    if number <= T::default() {
-        return Err(invalid(variable, "must be greater than zero"));
-    }
-    Ok(number)
-}
-
-/// `DATABASE_URL` wins over the `DB_*` set. Building from parts avoids URL-escaping passwords by hand.
-fn database_options<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<(MySqlConnectOptions, String), ConfigError> {
-    if let Some(url) = get("DATABASE_URL") {
-        if !(url.starts_with("mysql://") || url.starts_with("mariadb://")) {
-            return Err(invalid("DATABASE_URL", "must start with mysql:// (or mariadb://)"));
-        }
-        let options: MySqlConnectOptions = url
-            .parse()
-            .map_err(|e| invalid("DATABASE_URL", format!("not a mysql:// URL: {}", redact_url_error(e, url))))?;
-        let parsed = reqwest::Url::parse(url).map_err(|e| invalid("DATABASE_URL", e.to_string()))?;
-        let display = format!(
-            "mysql://{}:{}{}",
-            parsed.host_str().unwrap_or("localhost"),
-            parsed.port().unwrap_or(3306),
-            parsed.path()
-        );
-        return Ok((options, display));
-    }
-    let host = get("DB_HOST").unwrap_or("127.0.0.1");
-    let port: u16 = parse_number("DB_PORT", get("DB_PORT"), 3306)?;
-    let user = get("DB_USER").unwrap_or("root");
-    let name = get("DB_NAME").unwrap_or("tokenslipper");
-    let mut options = MySqlConnectOptions::new().host(host).port(port).username(user).database(name);
-    if let Some(password) = get("DB_PASSWORD") {
-        options = options.password(password);
-    }
-    Ok((options, format!("mysql://{host}:{port}/{name}")))
-}
-
-// sqlx's parse errors can quote the URL, password included; never pass that on.
-fn redact_url_error(error: sqlx::Error, url: &str) -> String {
-    let text = error.to_string();
-    match reqwest::Url::parse(url).ok().and_then(|u| u.password().map(String::from)) {
-        Some(password) if !password.is_empty() => text.replace(&password, "<redacted>"),
-        _ => text,
-    }
 }
 
 #[cfg(test)]
@@ -325,7 +242,7 @@ mod example_file_tests {
 
     #[test]
     fn every_variable_in_the_env_example_is_read_by_the_configuration() {
-        let source = include_str!("config.rs");
+        let source = [include_str!("config.rs"), include_str!("../../settings/src/database.rs")].concat();
         for key in example_vars().keys() {
             assert!(source.contains(&format!("\"{key}\"")), "{key} is documented but never read");
         }
