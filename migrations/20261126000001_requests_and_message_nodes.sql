@@ -8,9 +8,6 @@
 CREATE TABLE message_nodes (
     id            BINARY(32)   NOT NULL PRIMARY KEY,
     parent_id     BINARY(32)   NULL,
-    -- The first node of the conversation: with `position`, it finds the requests that carry a node
-    -- (those of this conversation with more than `position` messages) without walking the tree.
-    conversation_id BINARY(32) NOT NULL,
     position      INT          NOT NULL,
     role          VARCHAR(32)  NOT NULL,
     name          VARCHAR(255) NULL,
@@ -23,7 +20,6 @@ CREATE TABLE message_nodes (
     -- The message exactly as the client sent it.
     raw_json      LONGBLOB     NOT NULL,
     KEY message_nodes_parent (parent_id),
-    KEY message_nodes_conversation (conversation_id, position),
     FULLTEXT KEY message_nodes_text (content_text)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
@@ -54,8 +50,10 @@ CREATE TABLE requests (
     user_agent         VARCHAR(512)  NULL,
     -- SHA-256 of the body as forwarded upstream.
     body_sha256        BINARY(32)    NULL,
-    -- First and last node of the conversation (NULL when the body had no messages).
+    -- The node of the conversation's first user message (system prompt and first question): requests
+    -- of one chat share it. NULL when the body had no messages.
     conversation_id    BINARY(32)    NULL,
+    -- The node of the last message; the conversation is this node and its ancestors.
     last_message_id    BINARY(32)    NULL,
     message_count      INT           NOT NULL DEFAULT 0,
     last_user_message_preview VARCHAR(255) NULL,
@@ -72,7 +70,8 @@ CREATE TABLE requests (
     KEY requests_client_model (client_model, started_at),
     KEY requests_upstream_model (upstream_model, started_at),
     KEY requests_outcome (outcome, started_at),
-    KEY requests_conversation (conversation_id, message_count),
+    KEY requests_conversation (conversation_id),
+    KEY requests_last_message (last_message_id),
     FULLTEXT KEY requests_reply_text (reply_text)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 

@@ -241,8 +241,13 @@ mod example_file_tests {
     }
 
     #[test]
-    fn every_variable_in_the_env_example_is_read_by_the_configuration() {
-        let source = [include_str!("config.rs"), include_str!("../../settings/src/database.rs")].concat();
+    fn every_variable_in_the_env_example_is_read_by_a_configuration() {
+        let source = [
+            include_str!("config.rs"),
+            include_str!("../../settings/src/database.rs"),
+            include_str!("../../admin-api/src/config.rs"),
+        ]
+        .concat();
         for key in example_vars().keys() {
             assert!(source.contains(&format!("\"{key}\"")), "{key} is documented but never read");
         }

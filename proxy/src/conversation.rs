@@ -15,8 +15,6 @@ pub type NodeId = [u8; 32];
 pub struct MessageNode {
     pub id: NodeId,
     pub parent_id: Option<NodeId>,
-    /// The id of the conversation's first node.
-    pub conversation_id: NodeId,
     pub position: u32,
     pub role: String,
     pub name: Option<String>,
@@ -38,8 +36,10 @@ pub struct Conversation {
 }
 
 impl Conversation {
+    /// The node of the first user message. Most clients send the same system prompt with every
+    /// chat, so the first node would join unrelated chats; the first question tells them apart.
     pub fn conversation_id(&self) -> Option<NodeId> {
-        self.nodes.first().map(|n| n.id)
+        self.nodes.iter().find(|n| n.role == "user").or(self.nodes.last()).map(|n| n.id)
     }
     pub fn last_message_id(&self) -> Option<NodeId> {
         self.nodes.last().map(|n| n.id)
@@ -74,9 +74,6 @@ pub fn split(body: &[u8]) -> Conversation {
     for (position, raw) in raw_messages.iter().enumerate() {
         let parent_id = nodes.last().map(|n: &MessageNode| n.id);
         nodes.push(node(parent_id, position as u32, raw.get().as_bytes()));
-    }
-    if let Some(root) = nodes.first().map(|n| n.id) {
-        nodes.iter_mut().for_each(|n| n.conversation_id = root);
     }
     let last_user_message_preview =
         nodes.iter().rev().find(|n| n.role == "user").and_then(|n| n.content_text.as_deref()).map(preview);
@@ -129,7 +126,6 @@ fn node(parent_id: Option<NodeId>, position: u32, raw: &[u8]) -> MessageNode {
     MessageNode {
         id: node_id(parent_id.as_ref(), raw),
         parent_id,
-        conversation_id: [0; 32],
         position,
         role: clip(text("role").unwrap_or_else(|| "unknown".into()), 32),
         name: text("name").map(|n| clip(n, 255)),

@@ -1,0 +1,199 @@
+//! Reading request rows: one page of summaries, the total behind a filter, one request in full with
+//! its conversation. A page costs three queries whatever its size.
+
+use chrono::{DateTime, Utc};
+use sqlx::{MySql, MySqlPool, QueryBuilder};
+
+use crate::db::aggregates::{self, GroupBy, RollupFilter};
+use crate::time_window::Window;
+
+/// Filters of the request list. Everything but `search` is answered by the rollups for counting.
+#[derive(Debug, Clone, Default)]
+pub struct RequestFilter {
+    pub rollup: RollupFilter,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    /// Words to find in the conversation's messages or the reply (full-text, whole words).
+    pub search: Option<String>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SummaryRow {
+    pub id: Vec<u8>,
+    pub started_at: DateTime<Utc>,
+    pub method: String,
+    pub endpoint: String,
+    pub client_model: Option<String>,
+    pub upstream_model: Option<String>,
+    pub is_stream: bool,
+    pub http_status: i16,
+    pub outcome: String,
+    pub error_type: Option<String>,
+    pub latency_us: i64,
+    pub ttfb_us: Option<i64>,
+    pub prompt_tokens: Option<i32>,
+    pub completion_tokens: Option<i32>,
+    pub total_tokens: Option<i32>,
+    pub cached_tokens: Option<i32>,
+    pub usage_source: String,
+    pub message_count: i32,
+    pub last_user_message_preview: Option<String>,
+}
+
+const SUMMARY_COLUMNS: &str = "id, started_at, method, endpoint, client_model, upstream_model, is_stream, \
+    http_status, outcome, error_type, latency_us, ttfb_us, prompt_tokens, completion_tokens, total_tokens, \
+    cached_tokens, usage_source, message_count, last_user_message_preview";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DetailRow {
+    #[sqlx(flatten)]
+    pub summary: SummaryRow,
+    pub finished_at: DateTime<Utc>,
+    pub error_message: Option<String>,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub body_sha256: Option<Vec<u8>>,
+    pub conversation_id: Option<Vec<u8>>,
+    pub last_message_id: Option<Vec<u8>>,
+    pub reply_text: Option<String>,
+    pub reply_tool_calls: Option<String>,
+    pub finish_reason: Option<String>,
+    pub request_envelope: Vec<u8>,
+    pub messages_offset: Option<i32>,
+    pub response_json: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MessageRow {
+    pub position: i32,
+    pub role: String,
+    pub name: Option<String>,
+    pub content_text: Option<String>,
+    pub content_parts: Option<String>,
+    pub tool_calls: Option<String>,
+    pub tool_call_id: Option<String>,
+    pub raw_json: Vec<u8>,
+}
+
+fn push_where(query: &mut QueryBuilder<'_, MySql>, filter: &RequestFilter) {
+    query.push(" WHERE 1 = 1");
+    let rollup = &filter.rollup;
+    if let Some(model) = &rollup.client_model {
+        query.push(" AND r.client_model = ").push_bind(model.clone());
+    }
+    if let Some(model) = &rollup.upstream_model {
+        query.push(" AND r.upstream_model = ").push_bind(model.clone());
+    }
+    if let Some(model) = &rollup.any_model {
+        query.push(" AND (r.client_model = ").push_bind(model.clone());
+        query.push(" OR r.upstream_model = ").push_bind(model.clone()).push(")");
+    }
+    if let Some(outcome) = rollup.outcome {
+        query.push(" AND r.outcome = ").push_bind(outcome);
+    }
+    if let Some(is_stream) = rollup.is_stream {
+        query.push(" AND r.is_stream = ").push_bind(is_stream);
+    }
+    if let Some(from) = filter.from {
+        query.push(" AND r.started_at >= ").push_bind(from.naive_utc());
+    }
+    if let Some(to) = filter.to {
+        query.push(" AND r.started_at < ").push_bind(to.naive_utc());
+    }
+    if let Some(search) = &filter.search {
+        // As one quoted phrase, so the user's text cannot be read as full-text operators.
+        let phrase = format!("\"{}\"", search.replace('"', " "));
+        query.push(" AND (MATCH(r.reply_text) AGAINST (").push_bind(phrase.clone()).push(" IN BOOLEAN MODE)");
+        // A request carries a message when its last node is that message's node or a descendant.
+        query.push(
+            " OR r.last_message_id IN (WITH RECURSIVE carriers AS (SELECT id FROM message_nodes \
+             WHERE MATCH(content_text) AGAINST (",
+        );
+        query.push_bind(phrase).push(
+            " IN BOOLEAN MODE) UNION SELECT n.id FROM message_nodes n JOIN carriers c ON n.parent_id = c.id) \
+             SELECT id FROM carriers))",
+        );
+    }
+}
+
+/// One page of summaries, newest first.
+#[tracing::instrument(skip_all)]
+pub async fn fetch_requests_page(
+    pool: &MySqlPool,
+    filter: &RequestFilter,
+    offset: u64,
+    limit: u64,
+) -> sqlx::Result<Vec<SummaryRow>> {
+    // Page through the narrow index first, then read the few rows the page shows.
+    let mut ids = QueryBuilder::<MySql>::new("SELECT r.id FROM requests r");
+    push_where(&mut ids, filter);
+    ids.push(" ORDER BY r.started_at DESC, r.id DESC LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
+    let ids: Vec<Vec<u8>> = ids.build_query_scalar().fetch_all(pool).await?;
+    fetch_summaries(pool, &ids).await
+}
+
+/// Summaries of these requests, in the order given.
+pub async fn fetch_summaries(pool: &MySqlPool, ids: &[Vec<u8>]) -> sqlx::Result<Vec<SummaryRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = QueryBuilder::<MySql>::new(format!("SELECT {SUMMARY_COLUMNS} FROM requests WHERE id IN ("));
+    let mut list = query.separated(", ");
+    for id in ids {
+        list.push_bind(id.clone());
+    }
+    query.push(")");
+    let mut rows: Vec<SummaryRow> = query.build_query_as().fetch_all(pool).await?;
+    rows.sort_by_key(|row| ids.iter().position(|id| *id == row.id));
+    Ok(rows)
+}
+
+/// The newest requests of a window.
+pub async fn fetch_recent(pool: &MySqlPool, window: &Window, limit: u64) -> sqlx::Result<Vec<SummaryRow>> {
+    let filter = RequestFilter { from: window.from, to: Some(window.to), ..Default::default() };
+    fetch_requests_page(pool, &filter, 0, limit).await
+}
+
+/// How many requests match. Without a text search the per-hour rollups answer it.
+#[tracing::instrument(skip_all)]
+pub async fn count_requests(pool: &MySqlPool, filter: &RequestFilter) -> sqlx::Result<i64> {
+    if filter.search.is_none() {
+        let window = Window { from: filter.from, to: filter.to.unwrap_or_else(far_future) };
+        let groups = aggregates::sums(pool, &window.split(), GroupBy::Nothing, &filter.rollup).await?;
+        return Ok(groups.values().map(|s| s.requests).sum());
+    }
+    let mut query = QueryBuilder::<MySql>::new("SELECT COUNT(*) FROM requests r");
+    push_where(&mut query, filter);
+    query.build_query_scalar().fetch_one(pool).await
+}
+
+/// An end for open ranges that lies beyond any stored row (rows are stamped by the proxy's clock).
+fn far_future() -> DateTime<Utc> {
+    Utc::now() + chrono::TimeDelta::days(365)
+}
+
+pub async fn fetch_request(pool: &MySqlPool, id: &[u8]) -> sqlx::Result<Option<DetailRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {SUMMARY_COLUMNS}, finished_at, error_message, client_ip, user_agent, body_sha256, conversation_id, \
+         last_message_id, reply_text, reply_tool_calls, finish_reason, request_envelope, messages_offset, \
+         response_json FROM requests WHERE id = ?"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// The conversation ending at `last_message_id`, oldest first, by walking parent links.
+pub async fn fetch_conversation(pool: &MySqlPool, last_message_id: &[u8]) -> sqlx::Result<Vec<MessageRow>> {
+    sqlx::query_as(
+        "WITH RECURSIVE chain AS ( \
+           SELECT id, parent_id FROM message_nodes WHERE id = ? \
+           UNION ALL \
+           SELECT n.id, n.parent_id FROM message_nodes n JOIN chain c ON n.id = c.parent_id) \
+         SELECT m.position, m.role, m.name, m.content_text, m.content_parts, m.tool_calls, m.tool_call_id, m.raw_json \
+         FROM chain JOIN message_nodes m ON m.id = chain.id ORDER BY m.position",
+    )
+    .bind(last_message_id)
+    .fetch_all(pool)
+    .await
+}

@@ -1,0 +1,12 @@
+//! TokenSlipper's admin API: a GraphQL schema over what the proxy recorded. It only reads the
+//! request tables.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod graphql;
+pub mod raw_request;
+pub mod routes;
+pub mod startup;
+pub mod telemetry;
+pub mod time_window;

@@ -1,0 +1,90 @@
+//! Builds the admin service: binds the listener first (tests use port 0), then the lazy pool and
+//! the schema. The pool connects on first use, so the service starts while MySQL is down.
+
+use std::future::Future;
+use std::time::Duration;
+
+use sqlx::mysql::MySqlPoolOptions;
+use sqlx::MySqlPool;
+use tokio::net::TcpListener;
+
+use crate::auth::AdminToken;
+use crate::config::Config;
+use crate::graphql::build_schema;
+use crate::routes::{router, AppState};
+
+#[derive(Debug, thiserror::Error)]
+#[error("ADMIN_PORT: cannot listen on {address}: {source}")]
+pub struct BindError {
+    address: String,
+    source: std::io::Error,
+}
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    token: AdminToken,
+    /// Set when the token was generated here and must be shown once.
+    generated_token: Option<String>,
+    config: Config,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, BindError> {
+        let pool = MySqlPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(3))
+            .after_connect(|connection, _| {
+                Box::pin(async move {
+                    // Conversations are walked with recursive CTEs, one level a message; MySQL stops
+                    // those at 1,000 levels by default. MariaDB has no such variable and refuses
+                    // the statement, which is fine: its limit is already far higher.
+                    let _ = sqlx::Executor::execute(connection, "SET SESSION cte_max_recursion_depth = 1000000").await;
+                    Ok(())
+                })
+            })
+            .connect_lazy_with(config.database.clone());
+        Self::build_with_pool(config, pool).await
+    }
+
+    pub async fn build_with_pool(config: Config, pool: MySqlPool) -> Result<Self, BindError> {
+        let address = format!("{}:{}", config.admin_host, config.admin_port);
+        let listener = TcpListener::bind(&address).await.map_err(|source| BindError { address, source })?;
+        let (token, generated_token) = match &config.admin_token {
+            Some(token) => (AdminToken::new(token), None),
+            None => {
+                let token = AdminToken::generate();
+                (AdminToken::new(&token), Some(token))
+            }
+        };
+        let state = AppState { schema: build_schema(pool.clone()), pool, query_timeout: config.query_timeout };
+        Ok(Application { listener, state, token, generated_token, config })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn banner(&self) -> String {
+        let port = self.port();
+        let token_line = match &self.generated_token {
+            Some(token) => format!("{token}  (generated: set ADMIN_TOKEN to keep one across restarts)"),
+            None => "from ADMIN_TOKEN".to_string(),
+        };
+        format!(
+            "\n  TokenSlipper admin v{version}\n  \
+             ─────────────────────────────────────────────\n  \
+             GraphQL:    http://localhost:{port}/graphql  (GraphiQL in a browser)\n  \
+             Admin:      http://localhost:{port}/admin\n  \
+             Database:   {database}\n  \
+             Token:      {token_line}\n",
+            version = env!("CARGO_PKG_VERSION"),
+            database = self.config.database_display,
+        )
+    }
+
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let app = router(self.state, self.token);
+        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await
+    }
+}

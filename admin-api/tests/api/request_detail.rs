@@ -1,0 +1,101 @@
+use chrono::TimeDelta;
+use serde_json::json;
+use sqlx::MySqlPool;
+
+use crate::helpers::{at, error_code, migrate, seed, spawn_admin, Seed};
+
+const DETAIL: &str = "query($id: ID!) { request(id: $id) { summary { id clientModel upstreamModel outcome \
+    httpStatus promptTokens completionTokens totalTokens cachedTokens usageSource latencyMs ttfbMs messageCount } \
+    finishedAt errorMessage clientIp userAgent bodySha256 conversationId \
+    messages { position role name content contentPartsJson toolCalls { id name arguments } toolCallId } \
+    reply { text finishReason toolCalls { name arguments } } rawRequest rawResponse } }";
+
+#[sqlx::test(migrations = false)]
+async fn a_request_is_returned_whole_with_its_conversation_and_raw_json(pool: MySqlPool) {
+    let mut first = Seed::new(at("2026-06-01T12:00:00Z"), "gpt-4o");
+    first.usage = Some((42, 7, 30));
+    first.latency_ms = 1234;
+    let record = first.record();
+    let id = record.id.to_string();
+    seed(&pool, &[first.clone()]).await;
+    let admin = spawn_admin(pool).await;
+
+    let data = admin.data(DETAIL, json!({"id": id})).await;
+
+    let request = &data["request"];
+    let summary = &request["summary"];
+    assert_eq!(summary["id"], id);
+    assert_eq!(summary["clientModel"], "gpt-4o");
+    assert_eq!(summary["upstreamModel"], "claude-3-5-sonnet-20241022");
+    assert_eq!(summary["outcome"], "OK");
+    assert_eq!(
+        (&summary["promptTokens"], &summary["completionTokens"], &summary["totalTokens"], &summary["cachedTokens"]),
+        (&json!(42), &json!(7), &json!(49), &json!(30))
+    );
+    assert_eq!(summary["usageSource"], "UPSTREAM");
+    assert_eq!(summary["latencyMs"], 1234.0);
+    assert_eq!(summary["ttfbMs"], 617.0);
+    assert_eq!(summary["messageCount"], 2);
+    assert_eq!(request["clientIp"], "10.1.2.3");
+    assert_eq!(request["userAgent"], "seed/1.0");
+    assert_eq!(request["finishedAt"], "2026-06-01T12:00:01.234+00:00");
+    assert_eq!(request["bodySha256"].as_str().unwrap().len(), 64);
+    assert_eq!(
+        request["messages"][0],
+        json!({"position": 0, "role": "system", "name": null, "content": "You are terse.", "contentPartsJson": null, "toolCalls": [], "toolCallId": null})
+    );
+    assert_eq!(request["messages"][1]["content"], "hello there");
+    assert_eq!(request["reply"], json!({"text": "general kenobi", "finishReason": "stop", "toolCalls": []}));
+    assert_eq!(request["rawRequest"].as_str().unwrap().as_bytes(), &record.request_body[..]);
+    let raw_response: serde_json::Value = serde_json::from_str(request["rawResponse"].as_str().unwrap()).unwrap();
+    assert_eq!(raw_response["usage"]["total_tokens"], 49);
+}
+
+#[sqlx::test(migrations = false)]
+async fn tool_calls_in_messages_and_replies_are_listed(pool: MySqlPool) {
+    let seed_row = Seed::new(at("2026-06-01T12:00:00Z") + TimeDelta::minutes(1), "gpt-4o");
+    let mut record = seed_row.record();
+    record.request_body = bytes::Bytes::from_static(
+        br#"{"model":"gpt-4o","messages":[{"role":"user","content":"weather?"},{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"weather","arguments":"{\"city\":\"Rome\"}"}}]},{"role":"tool","tool_call_id":"call_1","content":"22 C"}]}"#,
+    );
+    record.response = proxy::record::ResponseCapture::Body(bytes::Bytes::from_static(
+        br#"{"choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_2","type":"function","function":{"name":"forecast","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}"#,
+    ));
+    let id = record.id.to_string();
+    let writer = proxy::log_writer::LogWriter::start(
+        pool.clone(),
+        proxy::config::LogWriterConfig {
+            queue_capacity: 10,
+            batch_max_rows: 10,
+            batch_max_bytes: 1 << 20,
+            flush_interval: std::time::Duration::from_millis(10),
+        },
+    );
+    writer.sender().submit(record);
+    writer.sender().flush().await;
+    let admin = spawn_admin(pool).await;
+
+    let data = admin.data(DETAIL, json!({"id": id})).await;
+
+    let messages = &data["request"]["messages"];
+    assert_eq!(
+        messages[1]["toolCalls"],
+        json!([{"id": "call_1", "name": "weather", "arguments": "{\"city\":\"Rome\"}"}])
+    );
+    assert_eq!(messages[2]["toolCallId"], "call_1");
+    assert_eq!(data["request"]["reply"]["toolCalls"], json!([{"name": "forecast", "arguments": "{}"}]));
+    assert_eq!(data["request"]["reply"]["finishReason"], "tool_calls");
+    assert_eq!(data["request"]["summary"]["usageSource"], "NONE");
+}
+
+#[sqlx::test(migrations = false)]
+async fn an_unknown_id_is_null_and_a_malformed_one_is_bad_user_input(pool: MySqlPool) {
+    migrate(&pool).await;
+    let admin = spawn_admin(pool).await;
+
+    let unknown = admin.data(DETAIL, json!({"id": "01890a5d-ac96-774b-bcce-b302099a8057"})).await;
+    assert_eq!(unknown["request"], serde_json::Value::Null);
+
+    let malformed = admin.query(DETAIL, json!({"id": "'; DROP TABLE requests; --"})).await;
+    assert_eq!(error_code(&malformed), "BAD_USER_INPUT");
+}

@@ -1,0 +1,134 @@
+use chrono::TimeDelta;
+use proxy::record::Outcome;
+use serde_json::{json, Value};
+use sqlx::MySqlPool;
+
+use crate::helpers::{at, error_code, migrate, seed, spawn_admin, Seed};
+
+const PAGE: &str = "query($page: Int!, $pageSize: Int!, $filter: RequestFilter) { requests(page: $page, \
+    pageSize: $pageSize, filter: $filter) { totalCount page pageSize pageCount hasNextPage hasPreviousPage \
+    items { id startedAt clientModel upstreamModel stream outcome httpStatus preview totalTokens usageSource } } }";
+
+/// 45 requests, one a minute, with every third streamed and a few errors, two models.
+fn traffic() -> Vec<Seed> {
+    (0..45)
+        .map(|i| {
+            let mut s = Seed::new(
+                at("2026-05-01T10:30:00Z") + TimeDelta::minutes(i),
+                if i % 2 == 0 { "gpt-4o" } else { "gpt-4o-mini" },
+            );
+            s.upstream_model = if i % 2 == 0 { "claude-3-5-sonnet-20241022" } else { "claude-3-5-haiku-20241022" };
+            s.stream = i % 3 == 0;
+            if i % 10 == 3 {
+                (s.status, s.outcome) = (500, Outcome::Error);
+            }
+            if i == 7 {
+                (s.status, s.outcome) = (499, Outcome::Cancelled);
+            }
+            s.user_text = format!("question number {i} about {}", if i % 5 == 0 { "kubernetes" } else { "rust" });
+            s.reply_text = if i == 44 { "try the borrowchecker".into() } else { format!("answer {i}") };
+            s
+        })
+        .collect()
+}
+
+fn ids(page: &Value) -> Vec<String> {
+    page["requests"]["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_string()).collect()
+}
+
+/// Ids of the rows matching `condition`, newest first, straight from SQL.
+async fn sql_ids(pool: &MySqlPool, condition: &str) -> Vec<String> {
+    let query = format!("SELECT id FROM requests WHERE {condition} ORDER BY started_at DESC, id DESC");
+    let rows: Vec<Vec<u8>> = sqlx::query_scalar(&query).fetch_all(pool).await.unwrap();
+    rows.iter().map(|id| uuid::Uuid::from_slice(id).unwrap().to_string()).collect()
+}
+
+#[sqlx::test(migrations = false)]
+async fn pages_walk_the_list_newest_first_with_a_partial_last_page(pool: MySqlPool) {
+    seed(&pool, &traffic()).await;
+    let admin = spawn_admin(pool.clone()).await;
+    let all = sql_ids(&pool, "1 = 1").await;
+
+    let first = admin.data(PAGE, json!({"page": 1, "pageSize": 20})).await;
+    let last = admin.data(PAGE, json!({"page": 3, "pageSize": 20})).await;
+    let beyond = admin.data(PAGE, json!({"page": 4, "pageSize": 20})).await;
+
+    assert_eq!(ids(&first), all[..20]);
+    assert_eq!(first["requests"]["totalCount"], 45);
+    assert_eq!(first["requests"]["pageCount"], 3);
+    assert_eq!(
+        (first["requests"]["hasNextPage"].as_bool(), first["requests"]["hasPreviousPage"].as_bool()),
+        (Some(true), Some(false))
+    );
+    assert_eq!(ids(&last), all[40..], "the last page holds the remaining 5");
+    assert_eq!(last["requests"]["hasNextPage"], false);
+    assert_eq!(ids(&beyond), Vec::<String>::new(), "a page past the end is empty, not an error");
+    assert_eq!(beyond["requests"]["totalCount"], 45);
+    let item = &first["requests"]["items"][0];
+    assert_eq!(item["preview"], "question number 44 about rust");
+    assert_eq!(item["usageSource"], "UPSTREAM");
+    assert_eq!(item["totalTokens"], 15);
+}
+
+#[sqlx::test(migrations = false)]
+async fn an_empty_database_has_an_empty_first_page(pool: MySqlPool) {
+    migrate(&pool).await;
+    let admin = spawn_admin(pool).await;
+
+    let page = admin.data(PAGE, json!({"page": 1, "pageSize": 10})).await;
+
+    assert_eq!(page["requests"]["totalCount"], 0);
+    assert_eq!(page["requests"]["pageCount"], 0);
+    assert_eq!(page["requests"]["items"], json!([]));
+}
+
+#[sqlx::test(migrations = false)]
+async fn page_sizes_other_than_the_offered_ones_are_bad_user_input(pool: MySqlPool) {
+    migrate(&pool).await;
+    let admin = spawn_admin(pool).await;
+
+    for size in [10, 20, 50, 100, 200] {
+        let page = admin.query(PAGE, json!({"page": 1, "pageSize": size})).await;
+        assert!(page.get("errors").is_none(), "{size}: {page}");
+    }
+    for (page, size) in [(1, 15), (1, 500), (1, 0), (0, 20), (-3, 20)] {
+        let response = admin.query(PAGE, json!({"page": page, "pageSize": size})).await;
+        assert_eq!(error_code(&response), "BAD_USER_INPUT", "{page}/{size}: {response}");
+        assert!(response["data"].is_null());
+    }
+}
+
+#[sqlx::test(migrations = false)]
+async fn each_filter_selects_what_sql_selects_and_counts_it(pool: MySqlPool) {
+    seed(&pool, &traffic()).await;
+    let admin = spawn_admin(pool.clone()).await;
+
+    let cases = [
+        (json!({"model": "gpt-4o"}), "client_model = 'gpt-4o' OR upstream_model = 'gpt-4o'"),
+        (json!({"model": "claude-3-5-haiku-20241022"}), "upstream_model = 'claude-3-5-haiku-20241022'"),
+        (json!({"clientModel": "gpt-4o-mini"}), "client_model = 'gpt-4o-mini'"),
+        (json!({"upstreamModel": "claude-3-5-sonnet-20241022"}), "upstream_model = 'claude-3-5-sonnet-20241022'"),
+        (json!({"outcome": "ERROR"}), "outcome = 'error'"),
+        (json!({"outcome": "CANCELLED"}), "outcome = 'cancelled'"),
+        (json!({"outcome": "OK"}), "outcome = 'ok'"),
+        (json!({"stream": true}), "is_stream"),
+        (json!({"stream": false}), "NOT is_stream"),
+        (
+            json!({"range": {"from": "2026-05-01T10:45:30Z", "to": "2026-05-01T11:02:00Z"}}),
+            "started_at >= '2026-05-01 10:45:30' AND started_at < '2026-05-01 11:02:00'",
+        ),
+        (json!({"search": "kubernetes"}), "last_user_message_preview LIKE '%kubernetes%'"),
+        (json!({"search": "borrowchecker"}), "reply_text LIKE '%borrowchecker%'"),
+        (
+            json!({"stream": true, "clientModel": "gpt-4o", "range": {"from": "2026-05-01T10:40:00Z"}}),
+            "is_stream AND client_model = 'gpt-4o' AND started_at >= '2026-05-01 10:40:00'",
+        ),
+    ];
+    for (filter, condition) in cases {
+        let expected = sql_ids(&pool, condition).await;
+        assert!(!expected.is_empty(), "the fixture has rows for {condition}");
+        let page = admin.data(PAGE, json!({"page": 1, "pageSize": 50, "filter": filter})).await;
+        assert_eq!(ids(&page), expected, "{filter}");
+        assert_eq!(page["requests"]["totalCount"], expected.len(), "{filter}");
+    }
+}
