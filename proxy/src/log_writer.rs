@@ -95,6 +95,14 @@ impl LogSender {
         }
     }
 
+    /// Queues a record, waiting for room when the queue is full. For tools that replay traffic
+    /// (seeding, benchmarks); the request path uses [`LogSender::submit`], which never waits.
+    pub async fn send(&self, record: RequestRecord) {
+        if self.commands.send(Command::Record(Box::new(record))).await.is_err() {
+            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// Waits until no request is still in progress and everything queued is written. For tests and
     /// tools; the request path never calls it.
     pub async fn flush(&self) {
