@@ -131,7 +131,7 @@ async fn main() {
     );
     let sender = writer.sender();
 
-    let mut random = Random(0x5EED_0F_70C3_u64 ^ total);
+    let mut random = Random(0x005E_ED0F_70C3_u64 ^ total);
     let models: [(&str, &str); 4] = [
         ("gpt-4o", "claude-3-5-sonnet-20241022"),
         ("gpt-4o-mini", "claude-3-5-haiku-20241022"),
