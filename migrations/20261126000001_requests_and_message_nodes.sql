@@ -6,8 +6,14 @@
 -- each new turn of a coding assistant adds only the nodes for its new messages, and a request
 -- points at its last node.
 CREATE TABLE message_nodes (
-    id            BINARY(32)   NOT NULL PRIMARY KEY,
+    -- Insertion order. The content-addressed id is random, so as the clustered key it would send
+    -- every insert to a random page; this way rows append and only the narrow unique index is random.
+    seq           BIGINT       NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    id            BINARY(32)   NOT NULL,
     parent_id     BINARY(32)   NULL,
+    -- The node of the first user message at or before this one (NULL before it): with `position`,
+    -- it finds the requests that carry this node without walking the tree (see requests.conversation_id).
+    conversation_id BINARY(32) NULL,
     position      INT          NOT NULL,
     role          VARCHAR(32)  NOT NULL,
     name          VARCHAR(255) NULL,
@@ -19,7 +25,9 @@ CREATE TABLE message_nodes (
     tool_call_id  VARCHAR(255) NULL,
     -- The message exactly as the client sent it.
     raw_json      LONGBLOB     NOT NULL,
+    UNIQUE KEY message_nodes_id (id),
     KEY message_nodes_parent (parent_id),
+    KEY message_nodes_conversation (conversation_id, position),
     FULLTEXT KEY message_nodes_text (content_text)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
@@ -70,7 +78,7 @@ CREATE TABLE requests (
     KEY requests_client_model (client_model, started_at),
     KEY requests_upstream_model (upstream_model, started_at),
     KEY requests_outcome (outcome, started_at),
-    KEY requests_conversation (conversation_id),
+    KEY requests_conversation (conversation_id, message_count),
     KEY requests_last_message (last_message_id),
     FULLTEXT KEY requests_reply_text (reply_text)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

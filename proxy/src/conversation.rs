@@ -15,6 +15,8 @@ pub type NodeId = [u8; 32];
 pub struct MessageNode {
     pub id: NodeId,
     pub parent_id: Option<NodeId>,
+    /// The node of the first user message at or before this one; `None` before it.
+    pub conversation_id: Option<NodeId>,
     pub position: u32,
     pub role: String,
     pub name: Option<String>,
@@ -39,7 +41,8 @@ impl Conversation {
     /// The node of the first user message. Most clients send the same system prompt with every
     /// chat, so the first node would join unrelated chats; the first question tells them apart.
     pub fn conversation_id(&self) -> Option<NodeId> {
-        self.nodes.iter().find(|n| n.role == "user").or(self.nodes.last()).map(|n| n.id)
+        let last = self.nodes.last()?;
+        Some(last.conversation_id.unwrap_or(last.id))
     }
     pub fn last_message_id(&self) -> Option<NodeId> {
         self.nodes.last().map(|n| n.id)
@@ -73,7 +76,12 @@ pub fn split(body: &[u8]) -> Conversation {
     let mut nodes: Vec<MessageNode> = Vec::with_capacity(raw_messages.len());
     for (position, raw) in raw_messages.iter().enumerate() {
         let parent_id = nodes.last().map(|n: &MessageNode| n.id);
-        nodes.push(node(parent_id, position as u32, raw.get().as_bytes()));
+        let mut node = node(parent_id, position as u32, raw.get().as_bytes());
+        node.conversation_id = match nodes.last() {
+            Some(MessageNode { conversation_id: Some(id), .. }) => Some(*id),
+            _ => (node.role == "user").then_some(node.id),
+        };
+        nodes.push(node);
     }
     let last_user_message_preview =
         nodes.iter().rev().find(|n| n.role == "user").and_then(|n| n.content_text.as_deref()).map(preview);
@@ -126,6 +134,7 @@ fn node(parent_id: Option<NodeId>, position: u32, raw: &[u8]) -> MessageNode {
     MessageNode {
         id: node_id(parent_id.as_ref(), raw),
         parent_id,
+        conversation_id: None,
         position,
         role: clip(text("role").unwrap_or_else(|| "unknown".into()), 32),
         name: text("name").map(|n| clip(n, 255)),

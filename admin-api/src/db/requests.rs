@@ -104,14 +104,17 @@ fn push_where(query: &mut QueryBuilder<'_, MySql>, filter: &RequestFilter) {
         // As one quoted phrase, so the user's text cannot be read as full-text operators.
         let phrase = format!("\"{}\"", search.replace('"', " "));
         query.push(" AND (MATCH(r.reply_text) AGAINST (").push_bind(phrase.clone()).push(" IN BOOLEAN MODE)");
-        // A request carries a message when its last node is that message's node or a descendant.
+        // A request carries a message when it belongs to the message's conversation (same first
+        // user message) and has more messages than the message's position. Exact for chats that
+        // grow turn by turn; a chat edited after its first question may also bring in requests of
+        // a sibling branch. System prompts (before the first user message) are not searched.
         query.push(
-            " OR r.last_message_id IN (WITH RECURSIVE carriers AS (SELECT id FROM message_nodes \
+            " OR r.id IN (SELECT r2.id FROM (SELECT conversation_id, MIN(position) AS position FROM message_nodes \
              WHERE MATCH(content_text) AGAINST (",
         );
         query.push_bind(phrase).push(
-            " IN BOOLEAN MODE) UNION SELECT n.id FROM message_nodes n JOIN carriers c ON n.parent_id = c.id) \
-             SELECT id FROM carriers))",
+            " IN BOOLEAN MODE) AND conversation_id IS NOT NULL GROUP BY conversation_id) m \
+             JOIN requests r2 ON r2.conversation_id = m.conversation_id AND r2.message_count > m.position))",
         );
     }
 }

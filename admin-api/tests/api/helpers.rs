@@ -95,6 +95,11 @@ impl Seed {
 
 /// Writes the seeds with the proxy's writer (rows, conversation nodes and hourly rollups).
 pub async fn seed(pool: &MySqlPool, seeds: &[Seed]) {
+    write_records(pool, seeds.iter().map(Seed::record).collect()).await;
+}
+
+/// Writes records with the proxy's writer.
+pub async fn write_records(pool: &MySqlPool, records: Vec<RequestRecord>) {
     let writer = LogWriter::start(
         pool.clone(),
         LogWriterConfig {
@@ -105,8 +110,8 @@ pub async fn seed(pool: &MySqlPool, seeds: &[Seed]) {
         },
     );
     let sender = writer.sender();
-    for seed in seeds {
-        sender.submit(seed.record());
+    for record in records {
+        sender.send(record).await;
     }
     sender.flush().await;
     writer.shutdown(Duration::from_secs(10)).await;

@@ -62,17 +62,7 @@ async fn tool_calls_in_messages_and_replies_are_listed(pool: MySqlPool) {
         br#"{"choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_2","type":"function","function":{"name":"forecast","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}"#,
     ));
     let id = record.id.to_string();
-    let writer = proxy::log_writer::LogWriter::start(
-        pool.clone(),
-        proxy::config::LogWriterConfig {
-            queue_capacity: 10,
-            batch_max_rows: 10,
-            batch_max_bytes: 1 << 20,
-            flush_interval: std::time::Duration::from_millis(10),
-        },
-    );
-    writer.sender().submit(record);
-    writer.sender().flush().await;
+    crate::helpers::write_records(&pool, vec![record]).await;
     let admin = spawn_admin(pool).await;
 
     let data = admin.data(DETAIL, json!({"id": id})).await;

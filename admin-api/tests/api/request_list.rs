@@ -132,3 +132,35 @@ async fn each_filter_selects_what_sql_selects_and_counts_it(pool: MySqlPool) {
         assert_eq!(page["requests"]["totalCount"], expected.len(), "{filter}");
     }
 }
+
+#[sqlx::test(migrations = false)]
+async fn search_finds_every_later_turn_of_a_chat_that_carries_the_words(pool: MySqlPool) {
+    let system = json!({"role": "system", "content": "You are terse."});
+    let turn = |i: i64, messages: Value| {
+        let mut record = Seed::new(at("2026-05-02T09:00:00Z") + TimeDelta::minutes(i), "gpt-4o").record();
+        record.request_body = serde_json::to_vec(&json!({"model": "gpt-4o", "messages": messages})).unwrap().into();
+        record
+    };
+    let first = json!({"role": "user", "content": "my zebrafish tank leaks"});
+    let other = json!({"role": "user", "content": "unrelated question about sharks"});
+    let records = vec![
+        turn(0, json!([system, first])),
+        turn(1, json!([system, other])),
+        turn(
+            2,
+            json!([system, first, {"role": "assistant", "content": "fix the seal"}, {"role": "user", "content": "how?"}]),
+        ),
+        turn(
+            3,
+            json!([system, other, {"role": "assistant", "content": "sharks swim"}, {"role": "user", "content": "more"}]),
+        ),
+    ];
+    let ids: Vec<String> = records.iter().map(|r| r.id.to_string()).collect();
+    crate::helpers::write_records(&pool, records).await;
+    let admin = spawn_admin(pool).await;
+
+    let found = admin.data(PAGE, json!({"page": 1, "pageSize": 10, "filter": {"search": "zebrafish"}})).await;
+    assert_eq!(crate::request_list::ids(&found), [ids[2].clone(), ids[0].clone()]);
+    let in_reply = admin.data(PAGE, json!({"page": 1, "pageSize": 10, "filter": {"search": "kenobi"}})).await;
+    assert_eq!(in_reply["requests"]["totalCount"], 4, "every seeded reply says it");
+}

@@ -5,19 +5,20 @@ use sqlx::{MySql, QueryBuilder, Transaction};
 
 use crate::conversation::MessageNode;
 
-// MySQL allows 65,535 placeholders per statement; ten columns a row.
+// MySQL allows 65,535 placeholders per statement; eleven columns a row.
 const ROWS_PER_STATEMENT: usize = 5_000;
 
 #[tracing::instrument(skip_all, fields(nodes = nodes.len()))]
 pub async fn insert_message_nodes(tx: &mut Transaction<'_, MySql>, nodes: &[&MessageNode]) -> sqlx::Result<()> {
     for chunk in nodes.chunks(ROWS_PER_STATEMENT) {
         let mut query = QueryBuilder::<MySql>::new(
-            "INSERT INTO message_nodes (id, parent_id, position, role, name, content_text, content_parts, \
+            "INSERT INTO message_nodes (id, parent_id, conversation_id, position, role, name, content_text, content_parts, \
              tool_calls, tool_call_id, raw_json) ",
         );
         query.push_values(chunk, |mut row, node| {
             row.push_bind(&node.id[..])
                 .push_bind(node.parent_id.as_ref().map(|p| &p[..]))
+                .push_bind(node.conversation_id.as_ref().map(|c| &c[..]))
                 .push_bind(node.position)
                 .push_bind(&node.role)
                 .push_bind(&node.name)
