@@ -45,6 +45,8 @@ impl Sums {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupBy {
     Nothing,
+    /// Per hour (UTC).
+    Hour,
     ClientModel,
     /// Per hour (UTC) and client model.
     HourAndModel,
@@ -75,7 +77,7 @@ pub async fn sums(
     let mut groups: BTreeMap<GroupKey, Sums> = BTreeMap::new();
     if let Some((from, to)) = split.whole_hours {
         let mut query = QueryBuilder::<MySql>::new("SELECT ");
-        push_key(&mut query, group_by, "hour", "client_model");
+        push_key(&mut query, group_by, Source::Rollup);
         query.push(
             ", CAST(SUM(requests) AS SIGNED), CAST(SUM(messages) AS SIGNED), CAST(SUM(prompt_tokens) AS SIGNED), \
              CAST(SUM(completion_tokens) AS SIGNED), CAST(SUM(total_tokens) AS SIGNED), \
@@ -94,7 +96,7 @@ pub async fn sums(
     }
     for (from, to) in &split.partial {
         let mut query = QueryBuilder::<MySql>::new("SELECT ");
-        push_key(&mut query, group_by, "started_at", "COALESCE(client_model, '')");
+        push_key(&mut query, group_by, Source::Rows);
         query.push(
             ", COUNT(*), CAST(SUM(message_count) AS SIGNED), CAST(COALESCE(SUM(prompt_tokens), 0) AS SIGNED), \
              CAST(COALESCE(SUM(completion_tokens), 0) AS SIGNED), CAST(COALESCE(SUM(total_tokens), 0) AS SIGNED), \
@@ -161,7 +163,7 @@ pub fn percentile_ms(histogram: &BTreeMap<i64, i64>, fraction: f64) -> Option<f6
 
 /// bucket, model, then the nine sums in the order of [`Sums`].
 type SumsRow = (
-    Option<String>,
+    Option<NaiveDateTime>,
     Option<String>,
     Option<i64>,
     Option<i64>,
@@ -174,18 +176,31 @@ type SumsRow = (
     Option<i64>,
 );
 
-fn push_key(query: &mut QueryBuilder<'_, MySql>, group_by: GroupBy, time_column: &str, model_column: &str) {
-    let bucket = match group_by {
-        GroupBy::HourAndModel => format!("CAST(DATE_FORMAT({time_column}, '%Y-%m-%d %H:00:00') AS CHAR)"),
-        GroupBy::DayAndModel => format!("CAST(DATE_FORMAT({time_column}, '%Y-%m-%d 00:00:00') AS CHAR)"),
-        GroupBy::Nothing | GroupBy::ClientModel => "NULL".to_string(),
+/// The group key columns. Buckets are DATETIME values: the rollups' `hour` as it is (so grouping
+/// follows the primary key), the rows' `started_at` cut to its hour or day.
+fn push_key(query: &mut QueryBuilder<'_, MySql>, group_by: GroupBy, source: Source) {
+    let bucket = match (group_by, source) {
+        (GroupBy::Hour | GroupBy::HourAndModel, Source::Rollup) => "hour",
+        (GroupBy::DayAndModel, Source::Rollup) => "CAST(DATE(hour) AS DATETIME)",
+        (GroupBy::Hour | GroupBy::HourAndModel, Source::Rows) => {
+            "CAST(DATE_FORMAT(started_at, '%Y-%m-%d %H:00:00') AS DATETIME)"
+        }
+        (GroupBy::DayAndModel, Source::Rows) => "CAST(DATE(started_at) AS DATETIME)",
+        (GroupBy::Nothing | GroupBy::ClientModel, _) => "CAST(NULL AS DATETIME)",
     };
-    let model = match group_by {
-        GroupBy::Nothing => "NULL".to_string(),
-        _ => format!("CAST({model_column} AS CHAR)"),
+    let model = match (group_by, source) {
+        (GroupBy::Nothing | GroupBy::Hour, _) => "CAST(NULL AS CHAR)",
+        (_, Source::Rollup) => "client_model",
+        (_, Source::Rows) => "COALESCE(client_model, '')",
     };
-    // Column names are fixed strings from this file, never user input.
+    // Fixed strings from this file, never user input.
     query.push(format!("{bucket} AS bucket, {model} AS model"));
+}
+
+#[derive(Clone, Copy)]
+enum Source {
+    Rollup,
+    Rows,
 }
 
 fn push_group(query: &mut QueryBuilder<'_, MySql>, group_by: GroupBy) {
@@ -215,8 +230,7 @@ fn push_filter(query: &mut QueryBuilder<'_, MySql>, filter: &RollupFilter, clien
 
 fn merge(groups: &mut BTreeMap<GroupKey, Sums>, rows: Vec<SumsRow>) {
     for (bucket, model, requests, messages, prompt, completion, total, cached, latency, errors, cancelled) in rows {
-        let bucket =
-            bucket.and_then(|b| NaiveDateTime::parse_from_str(&b, "%Y-%m-%d %H:%M:%S").ok()).map(|b| b.and_utc());
+        let bucket = bucket.map(|b| b.and_utc());
         let sums = Sums {
             requests: requests.unwrap_or(0),
             messages: messages.unwrap_or(0),

@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use sqlx::{MySql, MySqlPool, QueryBuilder};
 
-use crate::db::aggregates::{self, GroupBy, RollupFilter};
+use std::collections::BTreeMap;
+
+use crate::db::aggregates::{self, GroupBy, GroupKey, RollupFilter, Sums};
 use crate::time_window::Window;
 
 /// Filters of the request list. Everything but `search` is answered by the rollups for counting.
@@ -100,37 +102,96 @@ fn push_where(query: &mut QueryBuilder<'_, MySql>, filter: &RequestFilter) {
     if let Some(to) = filter.to {
         query.push(" AND r.started_at < ").push_bind(to.naive_utc());
     }
-    if let Some(search) = &filter.search {
-        // As one quoted phrase, so the user's text cannot be read as full-text operators.
-        let phrase = format!("\"{}\"", search.replace('"', " "));
-        query.push(" AND (MATCH(r.reply_text) AGAINST (").push_bind(phrase.clone()).push(" IN BOOLEAN MODE)");
-        // A request carries a message when it belongs to the message's conversation (same first
-        // user message) and has more messages than the message's position. Exact for chats that
-        // grow turn by turn; a chat edited after its first question may also bring in requests of
-        // a sibling branch. System prompts (before the first user message) are not searched.
-        query.push(
-            " OR r.id IN (SELECT r2.id FROM (SELECT conversation_id, MIN(position) AS position FROM message_nodes \
-             WHERE MATCH(content_text) AGAINST (",
-        );
-        query.push_bind(phrase).push(
-            " IN BOOLEAN MODE) AND conversation_id IS NOT NULL GROUP BY conversation_id) m \
-             JOIN requests r2 ON r2.conversation_id = m.conversation_id AND r2.message_count > m.position))",
-        );
-    }
 }
 
-/// One page of summaries, newest first.
+/// `FROM requests r`, narrowed first to the text-search hits when there is a search: the hits are
+/// found through the full-text indexes and joined by primary key, so the other filters and the
+/// order apply to a few thousand rows, not the table.
+fn push_from(query: &mut QueryBuilder<'_, MySql>, filter: &RequestFilter) {
+    let Some(search) = &filter.search else {
+        query.push(" FROM requests r");
+        return;
+    };
+    // As one quoted phrase, so the user's text cannot be read as full-text operators.
+    let phrase = format!("\"{}\"", search.replace('"', " "));
+    query.push(" FROM (SELECT id FROM requests WHERE MATCH(reply_text) AGAINST (");
+    query.push_bind(phrase.clone()).push(" IN BOOLEAN MODE)");
+    // A request carries a message when it belongs to the message's conversation (same first user
+    // message) and has more messages than the message's position. Exact for chats that grow turn
+    // by turn; a chat edited after its first question may also bring in requests of a sibling
+    // branch. System prompts (before the first user message) are not searched.
+    query.push(
+        " UNION SELECT r2.id FROM (SELECT conversation_id, MIN(position) AS position FROM message_nodes \
+         WHERE MATCH(content_text) AGAINST (",
+    );
+    query.push_bind(phrase).push(
+        " IN BOOLEAN MODE) AND conversation_id IS NOT NULL GROUP BY conversation_id) m \
+         JOIN requests r2 ON r2.conversation_id = m.conversation_id AND r2.message_count > m.position) hits \
+         JOIN requests r ON r.id = hits.id",
+    );
+}
+
+/// One page of summaries, newest first, and how many requests match in all.
+///
+/// A deep `OFFSET` makes MySQL step over every row before the page. Without a text search the
+/// hourly rollups say how many matching requests each hour holds: they give the total, and they
+/// locate the page's first row to its hour, so that only that hour's rows are stepped over.
 #[tracing::instrument(skip_all)]
 pub async fn fetch_requests_page(
     pool: &MySqlPool,
     filter: &RequestFilter,
     offset: u64,
     limit: u64,
-) -> sqlx::Result<Vec<SummaryRow>> {
-    // Page through the narrow index first, then read the few rows the page shows.
-    let mut ids = QueryBuilder::<MySql>::new("SELECT r.id FROM requests r");
+) -> sqlx::Result<(i64, Vec<SummaryRow>)> {
+    let (total, before, offset) = if filter.search.is_some() {
+        let mut count = QueryBuilder::<MySql>::new("SELECT COUNT(*)");
+        push_from(&mut count, filter);
+        push_where(&mut count, filter);
+        let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
+        (total, None, offset)
+    } else {
+        let window = Window { from: filter.from, to: filter.to.unwrap_or_else(far_future) };
+        let hours = aggregates::sums(pool, &window.split(), GroupBy::Hour, &filter.rollup).await?;
+        let total = hours.values().map(|s| s.requests).sum();
+        let (before, offset) = locate_in_hours(&hours, offset);
+        (total, before, offset)
+    };
+    if offset as i64 >= total {
+        return Ok((total, Vec::new()));
+    }
+    let mut ids = QueryBuilder::<MySql>::new("SELECT r.id");
+    push_from(&mut ids, filter);
     push_where(&mut ids, filter);
+    if let Some(before) = before {
+        ids.push(" AND r.started_at < ").push_bind(before.naive_utc());
+    }
+    // Page through the narrow index first, then read the few rows the page shows.
     ids.push(" ORDER BY r.started_at DESC, r.id DESC LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
+    let ids: Vec<Vec<u8>> = ids.build_query_scalar().fetch_all(pool).await?;
+    Ok((total, fetch_summaries(pool, &ids).await?))
+}
+
+/// Given matching requests per hour, the end of the hour that holds the `offset`-th one (newest
+/// first) and its offset counted from that end. Unchanged when the offset is past them all.
+fn locate_in_hours(hours: &BTreeMap<GroupKey, Sums>, offset: u64) -> (Option<DateTime<Utc>>, u64) {
+    // Requests newer than the hour being looked at.
+    let mut newer = 0u64;
+    for ((hour, _), sums) in hours.iter().rev() {
+        let count = sums.requests as u64;
+        if offset < newer + count {
+            return (hour.map(|h| h + chrono::TimeDelta::hours(1)), offset - newer);
+        }
+        newer += count;
+    }
+    (None, offset)
+}
+
+/// The newest requests of a window.
+pub async fn fetch_recent(pool: &MySqlPool, window: &Window, limit: u64) -> sqlx::Result<Vec<SummaryRow>> {
+    let filter = RequestFilter { from: window.from, to: Some(window.to), ..Default::default() };
+    let mut ids = QueryBuilder::<MySql>::new("SELECT r.id FROM requests r");
+    push_where(&mut ids, &filter);
+    ids.push(" ORDER BY r.started_at DESC, r.id DESC LIMIT ").push_bind(limit);
     let ids: Vec<Vec<u8>> = ids.build_query_scalar().fetch_all(pool).await?;
     fetch_summaries(pool, &ids).await
 }
@@ -149,25 +210,6 @@ pub async fn fetch_summaries(pool: &MySqlPool, ids: &[Vec<u8>]) -> sqlx::Result<
     let mut rows: Vec<SummaryRow> = query.build_query_as().fetch_all(pool).await?;
     rows.sort_by_key(|row| ids.iter().position(|id| *id == row.id));
     Ok(rows)
-}
-
-/// The newest requests of a window.
-pub async fn fetch_recent(pool: &MySqlPool, window: &Window, limit: u64) -> sqlx::Result<Vec<SummaryRow>> {
-    let filter = RequestFilter { from: window.from, to: Some(window.to), ..Default::default() };
-    fetch_requests_page(pool, &filter, 0, limit).await
-}
-
-/// How many requests match. Without a text search the per-hour rollups answer it.
-#[tracing::instrument(skip_all)]
-pub async fn count_requests(pool: &MySqlPool, filter: &RequestFilter) -> sqlx::Result<i64> {
-    if filter.search.is_none() {
-        let window = Window { from: filter.from, to: filter.to.unwrap_or_else(far_future) };
-        let groups = aggregates::sums(pool, &window.split(), GroupBy::Nothing, &filter.rollup).await?;
-        return Ok(groups.values().map(|s| s.requests).sum());
-    }
-    let mut query = QueryBuilder::<MySql>::new("SELECT COUNT(*) FROM requests r");
-    push_where(&mut query, filter);
-    query.build_query_scalar().fetch_one(pool).await
 }
 
 /// An end for open ranges that lies beyond any stored row (rows are stamped by the proxy's clock).

@@ -56,19 +56,20 @@ impl Query {
         let pool = pool(ctx);
         let window = window(range)?;
         let split = window.split();
-        let totals = aggregates::sums(pool, &split, GroupBy::Nothing, &RollupFilter::default())
-            .await
-            .map_err(internal)?
-            .into_values()
-            .next()
-            .unwrap_or_default();
-        let histogram = aggregates::latency_histogram(pool, &split).await.map_err(internal)?;
-        let recent = requests::fetch_recent(pool, &window, recent_limit as u64).await.map_err(internal)?;
+        // Independent queries, run side by side on separate connections.
+        let no_filter = RollupFilter::default();
+        let (totals, histogram, recent, models) = tokio::try_join!(
+            async { aggregates::sums(pool, &split, GroupBy::Nothing, &no_filter).await.map_err(internal) },
+            async { aggregates::latency_histogram(pool, &split).await.map_err(internal) },
+            async { requests::fetch_recent(pool, &window, recent_limit as u64).await.map_err(internal) },
+            model_stats_of(pool, &window),
+        )?;
+        let totals = totals.into_values().next().unwrap_or_default();
         Ok(Overview {
             range: ResolvedRange { from: window.from, to: window.to },
             totals: Totals::new(&totals, aggregates::percentile_ms(&histogram, 0.95)),
             recent_requests: recent.into_iter().map(RequestSummary::from).collect(),
-            models: model_stats_of(pool, &window).await?,
+            models,
         })
     }
 
@@ -108,12 +109,8 @@ impl Query {
         };
         let pool = pool(ctx);
         let offset = (page as u64 - 1) * page_size as u64;
-        let total_count = requests::count_requests(pool, &db_filter).await.map_err(internal)?;
-        let items = if (offset as i64) < total_count {
-            requests::fetch_requests_page(pool, &db_filter, offset, page_size as u64).await.map_err(internal)?
-        } else {
-            Vec::new()
-        };
+        let (total_count, items) =
+            requests::fetch_requests_page(pool, &db_filter, offset, page_size as u64).await.map_err(internal)?;
         let page_count = (total_count + i64::from(page_size) - 1) / i64::from(page_size);
         Ok(RequestPage {
             items: items.into_iter().map(RequestSummary::from).collect(),

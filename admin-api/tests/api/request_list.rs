@@ -164,3 +164,32 @@ async fn search_finds_every_later_turn_of_a_chat_that_carries_the_words(pool: My
     let in_reply = admin.data(PAGE, json!({"page": 1, "pageSize": 10, "filter": {"search": "kenobi"}})).await;
     assert_eq!(in_reply["requests"]["totalCount"], 4, "every seeded reply says it");
 }
+
+#[sqlx::test(migrations = false)]
+async fn walking_every_page_across_many_hours_gives_each_request_once_in_order(pool: MySqlPool) {
+    let seeds: Vec<Seed> = (0..150)
+        .map(|i| {
+            let mut s = Seed::new(at("2026-05-03T00:10:00Z") + TimeDelta::minutes(i * 13), "gpt-4o");
+            s.stream = i % 3 != 0;
+            s
+        })
+        .collect();
+    seed(&pool, &seeds).await;
+    let admin = spawn_admin(pool.clone()).await;
+
+    for (filter, condition) in [
+        (json!(null), "1 = 1"),
+        (json!({"stream": true}), "is_stream"),
+        (
+            json!({"stream": true, "range": {"from": "2026-05-03T05:20:00Z", "to": "2026-05-04T07:50:00Z"}}),
+            "is_stream AND started_at >= '2026-05-03 05:20:00' AND started_at < '2026-05-04 07:50:00'",
+        ),
+    ] {
+        let expected = sql_ids(&pool, condition).await;
+        let mut walked = Vec::new();
+        for page in 1..=(expected.len() / 10 + 1) {
+            walked.extend(ids(&admin.data(PAGE, json!({"page": page, "pageSize": 10, "filter": filter})).await));
+        }
+        assert_eq!(walked, expected, "{filter}");
+    }
+}
