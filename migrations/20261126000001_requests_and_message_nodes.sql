@@ -78,7 +78,8 @@ CREATE TABLE requests (
     KEY requests_client_model (client_model, started_at),
     KEY requests_upstream_model (upstream_model, started_at),
     KEY requests_outcome (outcome, started_at),
-    KEY requests_conversation (conversation_id, message_count),
+    -- started_at rides along so a text search can order its hits without reading the rows.
+    KEY requests_conversation (conversation_id, message_count, started_at),
     KEY requests_last_message (last_message_id),
     FULLTEXT KEY requests_reply_text (reply_text)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

@@ -19,6 +19,20 @@ pub struct RequestFilter {
     pub search: Option<String>,
 }
 
+impl RequestFilter {
+    /// Whether anything besides the text search narrows the rows.
+    fn filters_rows(&self) -> bool {
+        let r = &self.rollup;
+        r.client_model.is_some()
+            || r.upstream_model.is_some()
+            || r.any_model.is_some()
+            || r.outcome.is_some()
+            || r.is_stream.is_some()
+            || self.from.is_some()
+            || self.to.is_some()
+    }
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SummaryRow {
     pub id: Vec<u8>,
@@ -104,31 +118,45 @@ fn push_where(query: &mut QueryBuilder<'_, MySql>, filter: &RequestFilter) {
     }
 }
 
-/// `FROM requests r`, narrowed first to the text-search hits when there is a search: the hits are
-/// found through the full-text indexes and joined by primary key, so the other filters and the
-/// order apply to a few thousand rows, not the table.
+/// `FROM requests r`, narrowed first to the text-search hits when there is a search: the hits come
+/// from the full-text indexes with their `started_at` (covered by indexes), and the rows are joined
+/// only when other filters need their columns.
 fn push_from(query: &mut QueryBuilder<'_, MySql>, filter: &RequestFilter) {
     let Some(search) = &filter.search else {
         query.push(" FROM requests r");
         return;
     };
-    // As one quoted phrase, so the user's text cannot be read as full-text operators.
-    let phrase = format!("\"{}\"", search.replace('"', " "));
-    query.push(" FROM (SELECT id FROM requests WHERE MATCH(reply_text) AGAINST (");
-    query.push_bind(phrase.clone()).push(" IN BOOLEAN MODE)");
+    query.push(" FROM (SELECT id, started_at FROM requests WHERE MATCH(reply_text) AGAINST (");
+    query.push_bind(full_text_terms(search)).push(" IN BOOLEAN MODE)");
     // A request carries a message when it belongs to the message's conversation (same first user
     // message) and has more messages than the message's position. Exact for chats that grow turn
     // by turn; a chat edited after its first question may also bring in requests of a sibling
     // branch. System prompts (before the first user message) are not searched.
     query.push(
-        " UNION SELECT r2.id FROM (SELECT conversation_id, MIN(position) AS position FROM message_nodes \
-         WHERE MATCH(content_text) AGAINST (",
+        " UNION SELECT r2.id, r2.started_at FROM (SELECT conversation_id, MIN(position) AS position \
+         FROM message_nodes WHERE MATCH(content_text) AGAINST (",
     );
-    query.push_bind(phrase).push(
+    query.push_bind(full_text_terms(search)).push(
         " IN BOOLEAN MODE) AND conversation_id IS NOT NULL GROUP BY conversation_id) m \
-         JOIN requests r2 ON r2.conversation_id = m.conversation_id AND r2.message_count > m.position) hits \
-         JOIN requests r ON r.id = hits.id",
+         JOIN requests r2 ON r2.conversation_id = m.conversation_id AND r2.message_count > m.position)",
     );
+    if filter.filters_rows() {
+        query.push(" hits JOIN requests r ON r.id = hits.id");
+    } else {
+        // Nothing else to check: the hits are the rows, as far as ordering and paging go.
+        query.push(" r");
+    }
+}
+
+/// The search text as full-text terms that must all occur (`+word`), with the characters that
+/// boolean mode reads as operators taken out, so user input cannot change the query's meaning.
+fn full_text_terms(search: &str) -> String {
+    search
+        .split(|c: char| !c.is_alphanumeric() && c != '_')
+        .filter(|word| !word.is_empty())
+        .map(|word| format!("+{word}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// One page of summaries, newest first, and how many requests match in all.
@@ -241,4 +269,14 @@ pub async fn fetch_conversation(pool: &MySqlPool, last_message_id: &[u8]) -> sql
     .bind(last_message_id)
     .fetch_all(pool)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn search_text_becomes_required_terms_without_operators() {
+        assert_eq!(super::full_text_terms("zebrafish"), "+zebrafish");
+        assert_eq!(super::full_text_terms("  \"tank\" -leak* (ok)  "), "+tank +leak +ok");
+        assert_eq!(super::full_text_terms("--"), "");
+    }
 }

@@ -120,6 +120,11 @@ async fn each_filter_selects_what_sql_selects_and_counts_it(pool: MySqlPool) {
         (json!({"search": "kubernetes"}), "last_user_message_preview LIKE '%kubernetes%'"),
         (json!({"search": "borrowchecker"}), "reply_text LIKE '%borrowchecker%'"),
         (
+            json!({"search": "kubernetes", "clientModel": "gpt-4o"}),
+            "last_user_message_preview LIKE '%kubernetes%' AND client_model = 'gpt-4o'",
+        ),
+        (json!({"search": "Kubernetes? (-question)"}), "last_user_message_preview LIKE '%kubernetes%'"),
+        (
             json!({"stream": true, "clientModel": "gpt-4o", "range": {"from": "2026-05-01T10:40:00Z"}}),
             "is_stream AND client_model = 'gpt-4o' AND started_at >= '2026-05-01 10:40:00'",
         ),
