@@ -171,32 +171,44 @@ pub async fn fetch_requests_page(
     offset: u64,
     limit: u64,
 ) -> sqlx::Result<(i64, Vec<SummaryRow>)> {
-    let (total, before, offset) = if filter.search.is_some() {
+    if filter.search.is_some() {
+        // Both read the same full-text hits; side by side on two connections they cost one.
         let mut count = QueryBuilder::<MySql>::new("SELECT COUNT(*)");
         push_from(&mut count, filter);
         push_where(&mut count, filter);
-        let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
-        (total, None, offset)
-    } else {
-        let window = Window { from: filter.from, to: filter.to.unwrap_or_else(far_future) };
-        let hours = aggregates::sums(pool, &window.split(), GroupBy::Hour, &filter.rollup).await?;
-        let total = hours.values().map(|s| s.requests).sum();
-        let (before, offset) = locate_in_hours(&hours, offset);
-        (total, before, offset)
-    };
+        let (total, ids) = tokio::try_join!(
+            count.build_query_scalar::<i64>().fetch_one(pool),
+            page_ids(pool, filter, None, offset, limit)
+        )?;
+        return Ok((total, fetch_summaries(pool, &ids).await?));
+    }
+    let window = Window { from: filter.from, to: filter.to.unwrap_or_else(far_future) };
+    let hours = aggregates::sums(pool, &window.split(), GroupBy::Hour, &filter.rollup).await?;
+    let total = hours.values().map(|s| s.requests).sum();
+    let (before, offset) = locate_in_hours(&hours, offset);
     if offset as i64 >= total {
         return Ok((total, Vec::new()));
     }
+    let ids = page_ids(pool, filter, before, offset, limit).await?;
+    Ok((total, fetch_summaries(pool, &ids).await?))
+}
+
+/// Ids of one page, newest first, read from the narrow index; `before` bounds the scan from above.
+async fn page_ids(
+    pool: &MySqlPool,
+    filter: &RequestFilter,
+    before: Option<DateTime<Utc>>,
+    offset: u64,
+    limit: u64,
+) -> sqlx::Result<Vec<Vec<u8>>> {
     let mut ids = QueryBuilder::<MySql>::new("SELECT r.id");
     push_from(&mut ids, filter);
     push_where(&mut ids, filter);
     if let Some(before) = before {
         ids.push(" AND r.started_at < ").push_bind(before.naive_utc());
     }
-    // Page through the narrow index first, then read the few rows the page shows.
     ids.push(" ORDER BY r.started_at DESC, r.id DESC LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
-    let ids: Vec<Vec<u8>> = ids.build_query_scalar().fetch_all(pool).await?;
-    Ok((total, fetch_summaries(pool, &ids).await?))
+    ids.build_query_scalar().fetch_all(pool).await
 }
 
 /// Given matching requests per hour, the end of the hour that holds the `offset`-th one (newest
