@@ -2,6 +2,7 @@
 //! test, filled by the proxy's own writer code so the rows are exactly what the proxy stores.
 
 mod auth_and_limits;
+mod binary;
 mod helpers;
 mod overview_and_stats;
 mod request_detail;
