@@ -79,8 +79,9 @@ pub struct RequestFilter {
     pub outcome: Option<Outcome>,
     pub stream: Option<bool>,
     pub range: Option<TimeRange>,
-    /// Whole words to find in the conversation's messages or the reply (MySQL full-text search:
-    /// words shorter than 3 characters and stop words are not indexed).
+    /// Words that must all occur, as whole words, in the conversation's messages or the reply
+    /// (MySQL full-text search: words shorter than 3 characters and stop words are not indexed;
+    /// system prompts are not searched).
     pub search: Option<String>,
 }
 
@@ -332,7 +333,8 @@ pub struct RequestDetail {
     pub user_agent: Option<String>,
     /// SHA-256 (hex) of the body as forwarded upstream.
     pub body_sha256: Option<String>,
-    /// Hex id of the conversation's first message; requests of one conversation share it.
+    /// Hex id of the conversation: the node of its first user message (with the system prompt
+    /// before it). The requests of one chat share it.
     pub conversation_id: Option<String>,
     pub messages: Vec<Message>,
     pub reply: Reply,
