@@ -27,10 +27,6 @@ impl PendingRecord {
         &mut self.record
     }
 
-    pub fn started(&self) -> Instant {
-        self.started
-    }
-
     /// Notes the arrival of the upstream's first body byte (only the first call counts).
     pub fn first_byte_now(&mut self) {
         if self.record.time_to_first_byte.is_none() {

@@ -98,14 +98,4 @@ impl RequestRecord {
             response: ResponseCapture::None,
         }
     }
-
-    /// Approximate bytes this record will take in an INSERT, for batch sizing.
-    pub fn approximate_size(&self) -> usize {
-        let response = match &self.response {
-            ResponseCapture::None => 0,
-            ResponseCapture::Body(body) => body.len(),
-            ResponseCapture::Stream(events) => events.iter().map(|e| e.data.len()).sum(),
-        };
-        512 + self.request_body.len() + response
-    }
 }
