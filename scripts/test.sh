@@ -10,6 +10,9 @@ scripts/ensure-mariadb.sh
 
 if ! python3 -c 'import openai' 2>/dev/null; then
   echo "test.sh: installing the openai Python SDK" >&2
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip >/dev/null
+  fi
   python3 -m pip install --quiet openai 2>/dev/null || python3 -m pip install --quiet --break-system-packages openai
 fi
 

@@ -5,6 +5,7 @@ mod auth_and_limits;
 mod binary;
 mod helpers;
 mod overview_and_stats;
+mod read_only;
 mod request_detail;
 mod request_list;
 mod schema_contract;
