@@ -50,6 +50,7 @@ impl Application {
     pub async fn build_with_pool(config: Config, pool: MySqlPool) -> Result<Self, BindError> {
         let address = format!("{}:{}", config.admin_host, config.admin_port);
         let listener = TcpListener::bind(&address).await.map_err(|source| BindError { address, source })?;
+        apply_migrations(pool.clone()).await;
         let (token, generated_token) = match &config.admin_token {
             Some(token) => (AdminToken::new(token), None),
             None => {
@@ -88,3 +89,25 @@ impl Application {
         axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await
     }
 }
+
+/// The schema is `migrations/`, applied by whichever service starts first (sqlx takes a lock, so
+/// both at once is safe): the admin API answers on a fresh database even before the proxy ran.
+/// When MySQL is down this retries in the background instead of holding up the start.
+async fn apply_migrations(pool: MySqlPool) {
+    if let Err(error) = MIGRATOR.run(&pool).await {
+        tracing::warn!(%error, "database migrations not applied yet; retrying in the background");
+        tokio::spawn(async move {
+            let mut backoff = Duration::from_secs(1);
+            loop {
+                tokio::time::sleep(backoff).await;
+                match MIGRATOR.run(&pool).await {
+                    Ok(()) => return tracing::info!("database migrations applied"),
+                    Err(_) => backoff = (backoff * 2).min(Duration::from_secs(30)),
+                }
+            }
+        });
+    }
+}
+
+/// The same embedded migrations the proxy applies.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");

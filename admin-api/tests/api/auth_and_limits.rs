@@ -1,13 +1,12 @@
 use serde_json::json;
 use sqlx::MySqlPool;
 
-use crate::helpers::{error_code, migrate, spawn_admin, spawn_admin_with, TOKEN};
+use crate::helpers::{error_code, spawn_admin, spawn_admin_with, TOKEN};
 
 const SMALL_QUERY: &str = "{ overview { totals { requests } } }";
 
 #[sqlx::test(migrations = false)]
 async fn graphql_needs_the_admin_token(pool: MySqlPool) {
-    migrate(&pool).await;
     let admin = spawn_admin(pool).await;
 
     for token in [None, Some("wrong-token-wrong-token"), Some("")] {
@@ -26,7 +25,6 @@ async fn graphql_needs_the_admin_token(pool: MySqlPool) {
 
 #[sqlx::test(migrations = false)]
 async fn graphiql_and_health_are_served_without_a_token(pool: MySqlPool) {
-    migrate(&pool).await;
     let admin = spawn_admin(pool).await;
 
     let page = admin.client.get(format!("{}/graphql", admin.address)).send().await.unwrap();
@@ -48,7 +46,6 @@ async fn graphiql_and_health_are_served_without_a_token(pool: MySqlPool) {
 
 #[sqlx::test(migrations = false)]
 async fn queries_that_are_too_deep_or_too_complex_are_refused(pool: MySqlPool) {
-    migrate(&pool).await;
     let admin = spawn_admin(pool).await;
 
     let nested = (0..20).fold("name".to_string(), |inner, _| format!("ofType {{ {inner} }}"));
@@ -83,7 +80,6 @@ async fn errors_never_show_sql_or_internals(pool: MySqlPool) {
 
 #[sqlx::test(migrations = false)]
 async fn a_query_over_the_time_limit_is_stopped_with_a_timeout_code(pool: MySqlPool) {
-    migrate(&pool).await;
     let admin = spawn_admin_with(pool.clone(), &[("ADMIN_QUERY_TIMEOUT_SECS", "1")]).await;
     // Hold the rollup table so the overview waits on its lock past the limit.
     let mut locker = pool.acquire().await.unwrap();
@@ -107,7 +103,6 @@ const INTROSPECTION_QUERY: &str = "query IntrospectionQuery { __schema { queryTy
 
 #[sqlx::test(migrations = false)]
 async fn the_introspection_query_of_graphiql_passes_the_limits(pool: MySqlPool) {
-    migrate(&pool).await;
     let admin = spawn_admin(pool).await;
 
     let response = admin.query(INTROSPECTION_QUERY, json!({})).await;

@@ -177,8 +177,3 @@ pub fn error_code(response: &Value) -> &str {
 pub fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
 }
-
-/// The proxy applies migrations itself; tests that read an empty database need them too.
-pub async fn migrate(pool: &MySqlPool) {
-    proxy::db::MIGRATOR.run(pool).await.unwrap();
-}

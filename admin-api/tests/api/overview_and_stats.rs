@@ -218,7 +218,6 @@ async fn without_a_range_aggregates_cover_the_last_30_days(pool: MySqlPool) {
 
 #[sqlx::test(migrations = false)]
 async fn an_empty_database_gives_zeroes_not_errors(pool: MySqlPool) {
-    crate::helpers::migrate(&pool).await;
     let admin = spawn_admin(pool).await;
 
     let data = admin

@@ -2,7 +2,7 @@ use chrono::TimeDelta;
 use serde_json::json;
 use sqlx::MySqlPool;
 
-use crate::helpers::{at, error_code, migrate, seed, spawn_admin, Seed};
+use crate::helpers::{at, error_code, seed, spawn_admin, Seed};
 
 const DETAIL: &str = "query($id: ID!) { request(id: $id) { summary { id clientModel upstreamModel outcome \
     httpStatus promptTokens completionTokens totalTokens cachedTokens usageSource latencyMs ttfbMs messageCount } \
@@ -80,7 +80,6 @@ async fn tool_calls_in_messages_and_replies_are_listed(pool: MySqlPool) {
 
 #[sqlx::test(migrations = false)]
 async fn an_unknown_id_is_null_and_a_malformed_one_is_bad_user_input(pool: MySqlPool) {
-    migrate(&pool).await;
     let admin = spawn_admin(pool).await;
 
     let unknown = admin.data(DETAIL, json!({"id": "01890a5d-ac96-774b-bcce-b302099a8057"})).await;

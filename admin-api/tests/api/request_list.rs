@@ -3,7 +3,7 @@ use proxy::record::Outcome;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 
-use crate::helpers::{at, error_code, migrate, seed, spawn_admin, Seed};
+use crate::helpers::{at, error_code, seed, spawn_admin, Seed};
 
 const PAGE: &str = "query($page: Int!, $pageSize: Int!, $filter: RequestFilter) { requests(page: $page, \
     pageSize: $pageSize, filter: $filter) { totalCount page pageSize pageCount hasNextPage hasPreviousPage \
@@ -72,7 +72,6 @@ async fn pages_walk_the_list_newest_first_with_a_partial_last_page(pool: MySqlPo
 
 #[sqlx::test(migrations = false)]
 async fn an_empty_database_has_an_empty_first_page(pool: MySqlPool) {
-    migrate(&pool).await;
     let admin = spawn_admin(pool).await;
 
     let page = admin.data(PAGE, json!({"page": 1, "pageSize": 10})).await;
@@ -84,7 +83,6 @@ async fn an_empty_database_has_an_empty_first_page(pool: MySqlPool) {
 
 #[sqlx::test(migrations = false)]
 async fn page_sizes_other_than_the_offered_ones_are_bad_user_input(pool: MySqlPool) {
-    migrate(&pool).await;
     let admin = spawn_admin(pool).await;
 
     for size in [10, 20, 50, 100, 200] {
