@@ -209,7 +209,14 @@ fn push_group(query: &mut QueryBuilder<'_, MySql>, group_by: GroupBy) {
     }
 }
 
-fn push_filter(query: &mut QueryBuilder<'_, MySql>, filter: &RollupFilter, client_column: &str, upstream_column: &str) {
+/// ` AND …` for each filter that is set; the model columns are named by the caller, the rollups'
+/// and the rows' spellings differ. Column names are fixed strings, never user input.
+pub fn push_filter(
+    query: &mut QueryBuilder<'_, MySql>,
+    filter: &RollupFilter,
+    client_column: &str,
+    upstream_column: &str,
+) {
     if let Some(model) = &filter.client_model {
         query.push(format!(" AND {client_column} = ")).push_bind(model.clone());
     }

@@ -93,23 +93,7 @@ pub struct MessageRow {
 
 fn push_where(query: &mut QueryBuilder<'_, MySql>, filter: &RequestFilter) {
     query.push(" WHERE 1 = 1");
-    let rollup = &filter.rollup;
-    if let Some(model) = &rollup.client_model {
-        query.push(" AND r.client_model = ").push_bind(model.clone());
-    }
-    if let Some(model) = &rollup.upstream_model {
-        query.push(" AND r.upstream_model = ").push_bind(model.clone());
-    }
-    if let Some(model) = &rollup.any_model {
-        query.push(" AND (r.client_model = ").push_bind(model.clone());
-        query.push(" OR r.upstream_model = ").push_bind(model.clone()).push(")");
-    }
-    if let Some(outcome) = rollup.outcome {
-        query.push(" AND r.outcome = ").push_bind(outcome);
-    }
-    if let Some(is_stream) = rollup.is_stream {
-        query.push(" AND r.is_stream = ").push_bind(is_stream);
-    }
+    aggregates::push_filter(query, &filter.rollup, "r.client_model", "r.upstream_model");
     if let Some(from) = filter.from {
         query.push(" AND r.started_at >= ").push_bind(from.naive_utc());
     }
