@@ -5,6 +5,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use sqlx::mysql::MySqlPoolOptions;
+use sqlx::Executor;
 use sqlx::MySqlPool;
 use tokio::net::TcpListener;
 
@@ -31,19 +32,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self, BindError> {
-        let pool = MySqlPoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(3))
-            .after_connect(|connection, _| {
-                Box::pin(async move {
-                    // Conversations are walked with recursive CTEs, one level a message; MySQL stops
-                    // those at 1,000 levels by default. MariaDB has no such variable and refuses
-                    // the statement, which is fine: its limit is already far higher.
-                    let _ = sqlx::Executor::execute(connection, "SET SESSION cte_max_recursion_depth = 1000000").await;
-                    Ok(())
-                })
-            })
-            .connect_lazy_with(config.database.clone());
+        let pool = pool_options(&config).connect_lazy_with(config.database.clone());
         Self::build_with_pool(config, pool).await
     }
 
@@ -111,3 +100,27 @@ async fn apply_migrations(pool: MySqlPool) {
 
 /// The same embedded migrations the proxy applies.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// The admin API's connections: a few, quick to give up when MySQL is away, and set up so that the
+/// server stops a query when its GraphQL request has timed out.
+pub fn pool_options(config: &Config) -> MySqlPoolOptions {
+    let timeout_secs = config.query_timeout.as_secs();
+    MySqlPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(3)).after_connect(
+        move |connection, _| {
+            Box::pin(async move {
+                // Each server knows only its own spelling of these and refuses the other's,
+                // which is fine, so errors are ignored.
+                // Conversations are walked with recursive CTEs, one level a message; MySQL
+                // stops those at 1,000 levels by default (MariaDB's limit is far higher).
+                let _ = connection.execute("SET SESSION cte_max_recursion_depth = 1000000").await;
+                // A GraphQL request that times out drops its query; the server should stop
+                // working on it too rather than finish for nobody.
+                let _ = connection.execute(format!("SET SESSION max_statement_time = {timeout_secs}").as_str()).await;
+                let _ = connection
+                    .execute(format!("SET SESSION max_execution_time = {}", timeout_secs * 1000).as_str())
+                    .await;
+                Ok(())
+            })
+        },
+    )
+}

@@ -110,3 +110,23 @@ async fn the_introspection_query_of_graphiql_passes_the_limits(pool: MySqlPool) 
     assert!(response.get("errors").is_none(), "{response}");
     assert_eq!(response["data"]["__schema"]["queryType"]["name"], "Query");
 }
+
+#[sqlx::test(migrations = false)]
+async fn the_server_stops_a_statement_when_the_query_timeout_passes(
+    _: sqlx::mysql::MySqlPoolOptions,
+    database: sqlx::mysql::MySqlConnectOptions,
+) {
+    let vars = [("ADMIN_QUERY_TIMEOUT_SECS", "1")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let config = admin_api::config::Config::from_vars(&vars).unwrap();
+    let pool = admin_api::startup::pool_options(&config).connect_with(database).await.unwrap();
+
+    // MariaDB's spelling; on MySQL 8 the pool sets max_execution_time instead.
+    let limit: f64 = sqlx::query_scalar("SELECT CAST(@@max_statement_time AS DOUBLE)").fetch_one(&pool).await.unwrap();
+    assert_eq!(limit, 1.0);
+    // SLEEP answers 1 when it was interrupted, 0 when it ran its full time.
+    let slept = sqlx::query_scalar::<_, i64>("SELECT SLEEP(3)").fetch_one(&pool).await;
+    match slept {
+        Ok(interrupted) => assert_eq!(interrupted, 1, "the statement ran its full 3 s"),
+        Err(error) => assert!(error.to_string().contains("max_statement_time"), "{error}"),
+    }
+}
