@@ -1,7 +1,10 @@
 //! What the request path hands to the log writer: raw facts only, cheap to gather. Everything that
 //! needs parsing (messages, the assembled reply, usage) is derived later, in the writer.
 
+use std::net::SocketAddr;
 use std::time::Duration;
+
+use axum::http::{header, HeaderMap};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -76,6 +79,14 @@ pub struct RequestRecord {
 }
 
 impl RequestRecord {
+    /// A record for a client's call: who called (peer address, user agent) and what.
+    pub fn for_client(method: &str, endpoint: &str, peer: SocketAddr, headers: &HeaderMap) -> Self {
+        let mut record = RequestRecord::new(method, endpoint);
+        record.client_ip = Some(peer.ip().to_string());
+        record.user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(String::from);
+        record
+    }
+
     pub fn new(method: &str, endpoint: &str) -> Self {
         RequestRecord {
             id: Uuid::now_v7(),

@@ -32,10 +32,8 @@ pub async fn forward(
     headers: HeaderMap,
     body: Body,
 ) -> Response<Body> {
-    let mut pending = PendingRecord::start(&state.log, RequestRecord::new(method.as_str(), uri.path()));
-    let record = pending.record();
-    record.client_ip = Some(peer.ip().to_string());
-    record.user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(String::from);
+    let mut pending =
+        PendingRecord::start(&state.log, RequestRecord::for_client(method.as_str(), uri.path(), peer, &headers));
 
     if !state.client_auth.allows(&headers) {
         return pending.fail(ProxyError::InvalidClientKey).into_response();

@@ -40,9 +40,7 @@ pub async fn list_models(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response<Body> {
-    let mut pending = PendingRecord::start(&state.log, RequestRecord::new("GET", uri.path()));
-    pending.record().client_ip = Some(peer.ip().to_string());
-    pending.record().user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(String::from);
+    let mut pending = PendingRecord::start(&state.log, RequestRecord::for_client("GET", uri.path(), peer, &headers));
     if !state.client_auth.allows(&headers) {
         return pending.fail(crate::error::ProxyError::InvalidClientKey).into_response();
     }
@@ -80,10 +78,9 @@ pub async fn retrieve_model(
         return forward(state, peer, Method::GET, uri, headers, Body::empty()).await;
     }
     let target = state.config.model_mapping.upstream_name(&id).to_string();
-    let mut pending = PendingRecord::start(&state.log, RequestRecord::new("GET", uri.path()));
+    let mut pending = PendingRecord::start(&state.log, RequestRecord::for_client("GET", uri.path(), peer.0, &headers));
     let body = serde_json::to_vec(&alias_entry(&id, &target)).expect("a JSON value serialises");
     let record = pending.record();
-    record.client_ip = Some(peer.0.ip().to_string());
     record.client_model = Some(id);
     record.upstream_model = Some(target);
     record.http_status = StatusCode::OK.as_u16();
