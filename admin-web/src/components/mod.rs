@@ -1,0 +1,5 @@
+pub mod conversation;
+pub mod json_block;
+pub mod request_table;
+pub mod states;
+pub mod usage_chart;

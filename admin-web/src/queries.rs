@@ -1,0 +1,59 @@
+//! The typed GraphQL operations. Each is a `.graphql` file under `queries/`, checked against the
+//! committed `admin-api/schema.graphql` when this crate compiles: a schema change that breaks a
+//! query breaks the admin-web build.
+
+use graphql_client::GraphQLQuery;
+
+/// RFC 3339 text, as admin-api sends it; parsed where it is shown (see `format`).
+pub type DateTime = String;
+
+#[derive(GraphQLQuery)]
+#[graphql(schema_path = "../admin-api/schema.graphql", query_path = "queries/check_token.graphql")]
+pub struct CheckToken;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../admin-api/schema.graphql",
+    query_path = "queries/overview.graphql",
+    response_derives = "Clone, Debug, PartialEq",
+    variables_derives = "Clone, Debug, PartialEq"
+)]
+pub struct Overview;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../admin-api/schema.graphql",
+    query_path = "queries/request_list.graphql",
+    response_derives = "Clone, Debug, PartialEq",
+    variables_derives = "Clone, Debug, PartialEq"
+)]
+pub struct RequestList;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../admin-api/schema.graphql",
+    query_path = "queries/known_models.graphql",
+    response_derives = "Clone, Debug, PartialEq"
+)]
+pub struct KnownModels;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../admin-api/schema.graphql",
+    query_path = "queries/request_detail.graphql",
+    response_derives = "Clone, Debug, PartialEq"
+)]
+pub struct RequestDetail;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use graphql_client::Response;
+
+    #[test]
+    fn the_token_check_reads_what_admin_api_answers() {
+        let answer = r#"{"data":{"request":null}}"#;
+        let parsed: Response<check_token::ResponseData> = serde_json::from_str(answer).unwrap();
+        assert!(parsed.data.unwrap().request.is_none());
+    }
+}
