@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use settings::{database_options, invalid, parse_number, parse_positive, ConfigError, Vars};
@@ -19,6 +20,8 @@ pub struct Config {
     pub database_display: String,
     /// Longest a GraphQL request may run before it is answered with a `TIMEOUT` error.
     pub query_timeout: Duration,
+    /// The built admin SPA (`trunk build` output), served at `/admin`.
+    pub admin_web_dir: PathBuf,
 }
 
 // The token must never reach a log line.
@@ -30,6 +33,7 @@ impl fmt::Debug for Config {
             .field("admin_token", &self.admin_token.as_ref().map(|_| "<redacted>"))
             .field("database", &self.database_display)
             .field("query_timeout", &self.query_timeout)
+            .field("admin_web_dir", &self.admin_web_dir)
             .finish_non_exhaustive()
     }
 }
@@ -63,6 +67,7 @@ impl Config {
                 vars.get("ADMIN_QUERY_TIMEOUT_SECS"),
                 10,
             )?),
+            admin_web_dir: PathBuf::from(vars.get("ADMIN_WEB_DIR").unwrap_or("admin-web/dist")),
         })
     }
 }

@@ -1,6 +1,7 @@
 //! TokenSlipper's admin API: a GraphQL schema over what the proxy recorded. It only reads the
 //! request tables.
 
+pub mod admin_site;
 pub mod auth;
 pub mod config;
 pub mod db;

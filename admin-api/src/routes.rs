@@ -1,4 +1,5 @@
-//! HTTP routes: `POST /graphql` (admin token required), GraphiQL on `GET /graphql`, `GET /health`.
+//! HTTP routes: `POST /graphql` (admin token required), GraphiQL on `GET /graphql`, `GET /health`,
+//! and the admin SPA under `/admin`.
 
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use axum::{middleware, Json, Router};
 use serde_json::json;
 use sqlx::MySqlPool;
 
+use crate::admin_site::AdminSite;
 use crate::auth::{require_admin_token, AdminToken};
 use crate::graphql::AdminSchema;
 
@@ -23,11 +25,16 @@ pub struct AppState {
     pub query_timeout: Duration,
 }
 
-pub fn router(state: AppState, token: AdminToken) -> Router {
+pub fn router(state: AppState, token: AdminToken, site: &AdminSite) -> Router {
     let graphql = Router::new()
         .route("/graphql", axum::routing::post(graphql))
         .route_layer(middleware::from_fn_with_state(token, require_admin_token));
-    Router::new().route("/graphql", get(graphiql)).merge(graphql).route("/health", get(health)).with_state(state)
+    Router::new()
+        .route("/graphql", get(graphiql))
+        .merge(graphql)
+        .route("/health", get(health))
+        .merge(site.router())
+        .with_state(state)
 }
 
 async fn graphql(State(state): State<AppState>, request: GraphQLRequest) -> GraphQLResponse {

@@ -9,6 +9,7 @@ use sqlx::Executor;
 use sqlx::MySqlPool;
 use tokio::net::TcpListener;
 
+use crate::admin_site::AdminSite;
 use crate::auth::AdminToken;
 use crate::config::Config;
 use crate::graphql::build_schema;
@@ -27,6 +28,7 @@ pub struct Application {
     token: AdminToken,
     /// Set when the token was generated here and must be shown once.
     generated_token: Option<String>,
+    site: AdminSite,
     config: Config,
 }
 
@@ -48,7 +50,11 @@ impl Application {
             }
         };
         let state = AppState { schema: build_schema(pool.clone()), pool, query_timeout: config.query_timeout };
-        Ok(Application { listener, state, token, generated_token, config })
+        let site = AdminSite::locate(&config.admin_web_dir);
+        if let Some(reason) = site.missing_reason() {
+            tracing::warn!("/admin answers 503: {reason}");
+        }
+        Ok(Application { listener, state, token, generated_token, site, config })
     }
 
     pub fn port(&self) -> u16 {
@@ -65,16 +71,17 @@ impl Application {
             "\n  TokenSlipper admin v{version}\n  \
              ─────────────────────────────────────────────\n  \
              GraphQL:    http://localhost:{port}/graphql  (GraphiQL in a browser)\n  \
-             Admin:      http://localhost:{port}/admin\n  \
+             Admin:      http://localhost:{port}/admin{site_note}\n  \
              Database:   {database}\n  \
              Token:      {token_line}\n",
             version = env!("CARGO_PKG_VERSION"),
             database = self.config.database_display,
+            site_note = if self.site.missing_reason().is_some() { "  (NOT BUILT: see the log)" } else { "" },
         )
     }
 
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let app = router(self.state, self.token);
+        let app = router(self.state, self.token, &self.site);
         axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await
     }
 }
