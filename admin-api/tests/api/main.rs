@@ -4,6 +4,7 @@
 mod admin_site;
 mod auth_and_limits;
 mod binary;
+mod browser;
 mod helpers;
 mod overview_and_stats;
 mod read_only;
