@@ -445,6 +445,11 @@ async fn detail_shows_the_conversation_and_reply(browser: &Browser, tooled_id: &
     check_detail(browser).await;
     browser.open("/admin/request/00000000-0000-0000-0000-000000000000").await;
     browser.wait_text(".notice[role=status]", "unknown id", |t| t.contains("No request with this id")).await;
+    // An error from the API is shown as such, with its code and a way to try again.
+    browser.open("/admin/request/not-a-uuid").await;
+    browser.wait_text(".notice.error[role=alert]", "malformed id", |t| t.contains("BAD_USER_INPUT")).await;
+    assert!(browser.client.find(Locator::Css(".notice.error button")).await.is_ok(), "a retry button");
+    browser.screenshot("request-error").await;
 }
 
 async fn check_detail(browser: &Browser) {
