@@ -2,8 +2,11 @@
 # Installs what building and browser-testing admin-web needs, each only when missing:
 # the wasm32 target, trunk and wasm-bindgen-cli at the versions admin-web pins, wasm-opt from
 # npm's binaryen (Debian's binaryen 108 produces broken modules), Chromium and ChromeDriver.
-# Prints the directory to put on PATH for wasm-opt.
+# Prints the directory to put on PATH for wasm-opt. With --no-browser, only what building needs.
 set -euo pipefail
+
+browser=yes
+[ "${1-}" = --no-browser ] && browser=no
 
 TRUNK_VERSION=0.21.14
 # Must equal the wasm-bindgen crate in Cargo.lock, or trunk tries to download a matching CLI.
@@ -35,7 +38,7 @@ if ! "$TOOLS_DIR/node_modules/.bin/wasm-opt" --version 2>/dev/null | grep -q "ve
   npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR" "binaryen@$BINARYEN_VERSION" >&2
 fi
 
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+if [ $browser = yes ] && { ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; }; then
   log "installing chromium and chromium-driver"
   apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null

@@ -5,6 +5,7 @@ mod admin_site;
 mod auth_and_limits;
 mod binary;
 mod browser;
+mod chromium;
 mod helpers;
 mod overview_and_stats;
 mod read_only;

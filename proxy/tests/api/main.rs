@@ -11,5 +11,6 @@ mod log_pipeline;
 mod mock_upstream;
 mod openai_sdk;
 mod service_endpoints;
+mod stack;
 mod startup;
 mod streaming;

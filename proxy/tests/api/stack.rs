@@ -1,0 +1,226 @@
+//! The assembled stack, as a user starts it without Docker: `scripts/run-local.sh` builds and runs
+//! the proxy and the admin service with a private MariaDB of its own. The official OpenAI Python
+//! SDK calls the proxy (chat, streamed chat, tool calls, legacy completions, embeddings, models)
+//! against the mock upstream; GraphQL must then hold every call with its messages, reply and usage,
+//! and the admin web app in headless Chromium must list them and show their detail. Ctrl-C (SIGINT)
+//! to the script must stop everything it started.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+#[path = "../../../admin-api/tests/api/chromium.rs"]
+mod chromium;
+
+use crate::mock_upstream::MockUpstream;
+use chromium::Browser;
+
+const UPSTREAM_KEY: &str = "sk-upstream-stack-secret-31cc";
+const CLIENT_KEY: &str = "sk-client-stack-secret-42dd";
+const ADMIN_TOKEN: &str = "admin-stack-token-0123456789abcdef";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The port in a banner line such as `  Proxy:      http://127.0.0.1:41531  (OpenAI base URL: …)`.
+fn banner_port(line: &str, label: &str) -> Option<u16> {
+    let rest = line.split(label).nth(1)?;
+    rest.trim().split(':').nth(2)?.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+}
+
+struct Stack {
+    script: tokio::process::Child,
+    proxy_port: u16,
+    admin_port: u16,
+    log: std::path::PathBuf,
+}
+
+impl Stack {
+    async fn start(upstream: &MockUpstream, db_port: u16, workdir: &std::path::Path) -> Stack {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+        let log = workdir.join("run-local.log");
+        // Everything that matters is set here, so a developer's own .env cannot change the run.
+        let mut script = Command::new(format!("{root}/scripts/run-local.sh"));
+        // What cargo sets for a test would reach the script's own `cargo build` and make it, and
+        // the next `cargo test`, rebuild crates whose build scripts watch the environment.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            let keep = ["CARGO_HOME", "CARGO_TARGET_DIR", "CARGO_TERM_COLOR"].contains(&name.as_ref());
+            if (name.starts_with("CARGO_") || name == "CARGO" || name == "LD_LIBRARY_PATH") && !keep {
+                script.env_remove(name.as_ref());
+            }
+        }
+        let mut script = script
+            .env("TOKENSLIPPER_PROFILE", "dev")
+            .env("LOCAL_MARIADB", "auto")
+            .env("LOCAL_MARIADB_DIR", workdir.join("mariadb"))
+            .env("DATABASE_URL", format!("mysql://root@127.0.0.1:{db_port}/tokenslipper"))
+            .env("PROXY_HOST", "127.0.0.1")
+            .env("PROXY_PORT", "0")
+            .env("ADMIN_HOST", "127.0.0.1")
+            .env("ADMIN_PORT", "0")
+            .env("ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("ADMIN_WEB_DIR", "admin-web/dist")
+            .env("UPSTREAM_BASE_URL", &upstream.base_url)
+            .env("UPSTREAM_API_KEY", UPSTREAM_KEY)
+            .env("VERIFY_CLIENT_AUTH", "true")
+            .env("PROXY_API_KEYS", CLIENT_KEY)
+            .env("EXTRA_MODEL_MAPPING", "{}")
+            .env("LOG_LEVEL", "info")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(script.stdout.take().unwrap()).lines();
+        let (mut proxy_port, mut admin_port) = (None, None);
+        while proxy_port.is_none() || admin_port.is_none() {
+            let Some(line) = lines.next_line().await.unwrap() else {
+                panic!("run-local.sh ended before both services started:\n{}", std::fs::read_to_string(&log).unwrap());
+            };
+            proxy_port = proxy_port.or(banner_port(&line, "Proxy:"));
+            admin_port = admin_port.or(banner_port(&line, "GraphQL:"));
+        }
+        // Keep reading, so the script never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Stack { script, proxy_port: proxy_port.unwrap(), admin_port: admin_port.unwrap(), log }
+    }
+
+    fn admin(&self) -> String {
+        format!("http://127.0.0.1:{}", self.admin_port)
+    }
+
+    async fn graphql(&self, query: &str, variables: Value) -> Value {
+        let response: Value = reqwest::Client::new()
+            .post(format!("{}/graphql", self.admin()))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({"query": query, "variables": variables}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(response.get("errors").is_none(), "{response}");
+        response["data"].clone()
+    }
+}
+
+const LIST: &str = "query { requests(page: 1, pageSize: 50) { totalCount items { id endpoint stream httpStatus } } }";
+const DETAIL: &str = "query($id: ID!) { request(id: $id) {
+    summary { endpoint clientModel stream outcome promptTokens completionTokens totalTokens usageSource }
+    messages { role content }
+    reply { text toolCalls { name arguments } }
+} }";
+
+#[tokio::test]
+async fn the_stack_started_by_run_local_records_every_sdk_call_and_shows_it_in_the_admin_app() {
+    let has_sdk = std::process::Command::new("python3").args(["-c", "import openai"]).status();
+    assert!(has_sdk.is_ok_and(|s| s.success()), "needs python3 with the openai package (scripts/test.sh installs it)");
+    chromium::dist_dir();
+    let workdir = std::env::temp_dir().join(format!("tokenslipper-stack-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&workdir);
+    std::fs::create_dir_all(&workdir).unwrap();
+    let upstream = MockUpstream::start().await;
+    let db_port = free_port();
+    let mut stack = Stack::start(&upstream, db_port, &workdir).await;
+
+    // The application's view: the official SDK, as any OpenAI client would use the proxy.
+    let sdk = Command::new("python3")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/openai_sdk_client.py"))
+        .args([&format!("http://127.0.0.1:{}/v1", stack.proxy_port), CLIENT_KEY])
+        .output()
+        .await
+        .unwrap();
+    assert!(sdk.status.success(), "SDK run failed: {}", String::from_utf8_lossy(&sdk.stderr));
+    let result: Value = serde_json::from_slice(&sdk.stdout).unwrap();
+    assert_eq!((&result["chat_text"], &result["stream_text"]), (&json!("Olá!"), &json!("Olá!")));
+    assert_eq!(result["tool_name"], "weather");
+    assert_eq!(result["completion_text"], "Hello, world");
+    assert_eq!(result["embedding_length"], 3);
+
+    // The records, through the admin API: all six calls, once each (the writer flushes within a second).
+    let mut listed = Value::Null;
+    for _ in 0..100 {
+        listed = stack.graphql(LIST, json!({})).await["requests"].clone();
+        if listed["totalCount"] == 6 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(listed["totalCount"], 6, "{listed}");
+    let items = listed["items"].as_array().unwrap();
+    // Newest first; the SDK made the calls in this order.
+    let endpoints: Vec<&str> = items.iter().rev().map(|i| i["endpoint"].as_str().unwrap()).collect();
+    assert_eq!(
+        endpoints,
+        [
+            "/v1/chat/completions",
+            "/v1/chat/completions",
+            "/v1/chat/completions",
+            "/v1/completions",
+            "/v1/embeddings",
+            "/v1/models"
+        ]
+    );
+    assert!(items.iter().all(|i| i["httpStatus"] == 200), "{listed}");
+    let mut details = Vec::new();
+    for item in items.iter().rev() {
+        details.push(stack.graphql(DETAIL, json!({"id": item["id"]})).await["request"].clone());
+    }
+
+    let chat = &details[0];
+    assert_eq!(chat["messages"], json!([{"role": "user", "content": "Say hi in Portuguese"}]));
+    assert_eq!(chat["reply"]["text"], "Olá!");
+    assert_eq!((&chat["summary"]["totalTokens"], &chat["summary"]["usageSource"]), (&json!(22), &json!("UPSTREAM")));
+    let streamed = &details[1];
+    assert_eq!(streamed["summary"]["stream"], true);
+    assert_eq!(streamed["messages"][0]["content"], "Count to three");
+    assert_eq!(streamed["reply"]["text"], "Olá!");
+    assert_eq!(streamed["summary"]["usageSource"], "UPSTREAM", "usage collected for a stream that did not ask");
+    let tool = &details[2];
+    assert_eq!(tool["reply"]["toolCalls"][0]["name"], "weather");
+    let arguments: Value = serde_json::from_str(tool["reply"]["toolCalls"][0]["arguments"].as_str().unwrap()).unwrap();
+    assert_eq!(arguments["location"], "Florence,Italy");
+    assert_eq!(tool["summary"]["totalTokens"], 77);
+    assert_eq!(details[3]["reply"]["text"], "Hello, world");
+    assert!(details[4]["summary"]["promptTokens"].as_i64().unwrap() > 0, "embedding usage: {}", details[4]);
+
+    // The admin web app, served by the same admin service: the list, then the tool call's detail.
+    let browser = Browser::start(&stack.admin()).await;
+    browser.open("/admin/requests").await;
+    browser.fill("#admin-token", ADMIN_TOKEN).await;
+    browser.click("form.panel button[type=submit]").await;
+    browser.wait_text(".result-count", "the recorded calls", |t| t == "6 requests").await;
+    browser.wait_count("table.requests tbody tr", 6, "six rows").await;
+    let previews = browser.client.find_all(fantoccini::Locator::Css("td.preview")).await.unwrap();
+    let mut texts = Vec::new();
+    for preview in previews {
+        texts.push(preview.text().await.unwrap());
+    }
+    assert!(texts.iter().any(|t| t.contains("Count to three")), "{texts:?}");
+    browser.screenshot("stack-requests").await;
+    browser.open(&format!("/admin/request/{}", items[3]["id"].as_str().unwrap())).await;
+    browser.wait_text(".reply", "the tool call reply", |t| t.contains("weather")).await;
+    assert!(browser.text_of(".chat li[data-role=user]").await.contains("Florence"));
+    browser.screenshot("stack-request-detail").await;
+    drop(browser);
+
+    // Ctrl-C: the script stops the services and the MariaDB it started.
+    let pid = stack.script.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let status = tokio::time::timeout(Duration::from_secs(60), stack.script.wait()).await.unwrap().unwrap();
+    let log = std::fs::read_to_string(&stack.log).unwrap();
+    assert_eq!(status.code(), Some(130), "{log}");
+    for port in [stack.proxy_port, stack.admin_port, db_port] {
+        assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "port {port} still open\n{log}");
+    }
+    for secret in [UPSTREAM_KEY, CLIENT_KEY] {
+        assert!(!log.contains(secret), "{secret} appeared in the output:\n{log}");
+    }
+    std::fs::remove_dir_all(&workdir).unwrap();
+}
