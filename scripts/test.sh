@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: every test of the workspace against a real MariaDB (started when none answers),
-# with the official OpenAI Python SDK installed for the client test, and the admin SPA built and
-# driven in headless Chromium (tools installed when missing: scripts/ensure-web-tools.sh).
+# with the official OpenAI Python SDK installed for the client test, the admin SPA built and driven
+# in headless Chromium (tools installed when missing: scripts/ensure-web-tools.sh), the whole stack
+# started by scripts/run-local.sh, and the Docker files checked against the repository.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,14 @@ if ! python3 -c 'import openai' 2>/dev/null; then
   fi
   python3 -m pip install --quiet openai 2>/dev/null || python3 -m pip install --quiet --break-system-packages openai
 fi
+
+# docker-compose.yml and the Dockerfile, checked without a Docker engine (Debian's docker-compose
+# validates the file; it brings PyYAML for Debian's own python3, which the check runs under).
+if ! command -v docker-compose >/dev/null; then
+  echo "test.sh: installing docker-compose (to validate docker-compose.yml)" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
+fi
+/usr/bin/python3 scripts/check-deploy-files.py
 
 tools_bin=$(scripts/ensure-web-tools.sh)
 export PATH="$tools_bin:$HOME/.cargo/bin:$PATH"

@@ -32,6 +32,28 @@ fn banner_port(line: &str, label: &str) -> Option<u16> {
     rest.trim().split(':').nth(2)?.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
 }
 
+/// The HEALTHCHECK command of one stage of the Dockerfile, as the argument list Docker runs.
+fn dockerfile_healthcheck(stage: &str) -> Vec<String> {
+    let dockerfile = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Dockerfile")).unwrap();
+    let from = dockerfile.find(&format!(" AS {stage}\n")).unwrap_or_else(|| panic!("no stage {stage}"));
+    let stage_text = &dockerfile[from..];
+    let check = &stage_text[stage_text.find("HEALTHCHECK").unwrap()..];
+    let json = check.split("CMD ").nth(1).unwrap().lines().next().unwrap();
+    serde_json::from_str(json).unwrap()
+}
+
+/// Runs a Dockerfile HEALTHCHECK here, with the port variable the image sets.
+fn healthcheck_passes(stage: &str, port_variable: &str, port: u16) -> bool {
+    let command = dockerfile_healthcheck(stage);
+    let status = std::process::Command::new(&command[0])
+        .args(&command[1..])
+        .env(port_variable, port.to_string())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    status.success()
+}
+
 struct Stack {
     script: tokio::process::Child,
     proxy_port: u16,
@@ -210,6 +232,10 @@ async fn the_stack_started_by_run_local_records_every_sdk_call_and_shows_it_in_t
     browser.screenshot("stack-request-detail").await;
     drop(browser);
 
+    // The images' HEALTHCHECK commands (Dockerfile) pass against the running services.
+    assert!(healthcheck_passes("proxy", "PROXY_PORT", stack.proxy_port), "proxy HEALTHCHECK");
+    assert!(healthcheck_passes("admin", "ADMIN_PORT", stack.admin_port), "admin HEALTHCHECK");
+
     // Ctrl-C: the script stops the services and the MariaDB it started.
     let pid = stack.script.id().unwrap().to_string();
     assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
@@ -222,5 +248,6 @@ async fn the_stack_started_by_run_local_records_every_sdk_call_and_shows_it_in_t
     for secret in [UPSTREAM_KEY, CLIENT_KEY] {
         assert!(!log.contains(secret), "{secret} appeared in the output:\n{log}");
     }
+    assert!(!healthcheck_passes("proxy", "PROXY_PORT", stack.proxy_port), "the HEALTHCHECK fails when nothing answers");
     std::fs::remove_dir_all(&workdir).unwrap();
 }
