@@ -1,3 +1,5 @@
+use std::io::Write;
+
 use proxy::config::Config;
 use proxy::startup::Application;
 
@@ -18,7 +20,8 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    println!("{}", app.banner());
+    // Not println!: a closed stdout (a pipe whose reader went away) must not stop the service.
+    let _ = writeln!(std::io::stdout(), "{}", app.banner());
     if let Err(error) = app.run_until(shutdown_signal()).await {
         tracing::error!(%error, "server stopped with an error");
         std::process::exit(1);
