@@ -67,7 +67,7 @@ async fn a_body_over_the_limit_is_a_413_whether_its_length_is_declared_or_not(po
 }
 
 #[sqlx::test(migrations = false)]
-async fn upstream_429_and_500_are_passed_through_with_their_body_and_retry_after(pool: MySqlPool) {
+async fn upstream_429_500_and_503_are_passed_through_with_their_body_and_retry_after(pool: MySqlPool) {
     let app = spawn_app(pool).await;
     let body = r#"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}"#;
 
@@ -80,6 +80,9 @@ async fn upstream_429_and_500_are_passed_through_with_their_body_and_retry_after
     let failed = app.post_json("/v1/chat/completions", body, Some("status:500")).await;
     assert_eq!(failed.status(), 500);
     assert!(failed.text().await.unwrap().contains("mock_500"));
+    let unavailable = app.post_json("/v1/chat/completions", body, Some("status:503")).await;
+    assert_eq!(unavailable.status(), 503);
+    assert!(unavailable.text().await.unwrap().contains("mock_503"));
 
     let rows = app.logged_requests().await;
     assert_eq!((rows[0].http_status, rows[0].outcome.as_str()), (429, "error"));
@@ -87,6 +90,7 @@ async fn upstream_429_and_500_are_passed_through_with_their_body_and_retry_after
     assert_eq!(rows[0].error_message.as_deref(), Some("mock upstream says 429 Too Many Requests"));
     assert_eq!(rows[0].response_json.as_ref().unwrap()["error"]["code"], "mock_429");
     assert_eq!((rows[1].http_status, rows[1].outcome.as_str()), (500, "error"));
+    assert_eq!((rows[2].http_status, rows[2].outcome.as_str()), (503, "error"));
 }
 
 #[sqlx::test(migrations = false)]
@@ -172,4 +176,66 @@ async fn an_upstream_that_does_not_accept_the_connection_in_time_is_a_504(pool: 
     let row = app.only_logged_request().await;
     assert_eq!((row.http_status, row.error_type.as_deref()), (504, Some("upstream_timeout")));
     drop(listener);
+}
+
+#[sqlx::test(migrations = false)]
+async fn an_upstream_host_that_does_not_resolve_is_a_502_and_is_recorded(pool: MySqlPool) {
+    // `.invalid` never resolves (RFC 2606).
+    let app = spawn_app_with(pool, &[("UPSTREAM_BASE_URL", "http://no-such-upstream.invalid/v1")]).await;
+
+    let response = app.post_json("/v1/chat/completions", r#"{"model":"gpt-4o","messages":[]}"#, None).await;
+
+    assert_eq!(response.status(), 502);
+    let body = error_body(response).await;
+    assert_eq!(body["error"]["code"], "upstream_unreachable");
+    assert!(!body["error"]["message"].as_str().unwrap().contains("invalid"), "no internals in the message");
+    let row = app.only_logged_request().await;
+    assert_eq!((row.http_status, row.error_type.as_deref()), (502, Some("upstream_unreachable")));
+}
+
+#[sqlx::test(migrations = false)]
+async fn an_error_page_that_is_not_json_is_passed_through_and_recorded(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+
+    let response =
+        app.post_json("/v1/chat/completions", r#"{"model":"gpt-4o","messages":[]}"#, Some("status-text:503")).await;
+
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["content-type"], "text/html");
+    assert!(response.text().await.unwrap().contains("503 Service Temporarily Unavailable"));
+    let row = app.only_logged_request().await;
+    assert_eq!((row.http_status, row.outcome.as_str()), (503, "error"));
+    let (kept,): (Option<Vec<u8>>,) =
+        sqlx::query_as("SELECT response_json FROM requests").fetch_one(&app.pool).await.unwrap();
+    assert!(kept.is_some_and(|r| r.starts_with(b"<html>")), "the page is kept as it came");
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_stream_with_malformed_events_reaches_the_client_unchanged_and_the_good_events_are_recorded(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+
+    let response = app.stream_chat("malformed-sse:").await;
+
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    assert!(text.contains("data: {this is not json\n\n") && text.contains("garbage without a colon"), "{text}");
+    assert!(text.ends_with("data: [DONE]\n\n"), "{text}");
+    let row = app.only_logged_request().await;
+    assert_eq!(row.outcome, "ok");
+    assert_eq!(row.reply_text.as_deref(), Some("Hello"), "the two good deltas, joined");
+}
+
+#[sqlx::test(migrations = false)]
+async fn an_answer_that_never_finishes_is_cut_at_the_idle_timeout_and_recorded(pool: MySqlPool) {
+    let app = spawn_app_with(pool, &[("UPSTREAM_IDLE_TIMEOUT_SECS", "1")]).await;
+
+    let response =
+        app.post_json("/v1/chat/completions", r#"{"model":"gpt-4o","messages":[]}"#, Some("half-body")).await;
+
+    // A non-streamed answer is read whole before it is relayed, so the client gets a clean error.
+    assert_eq!(response.status(), 504);
+    assert_eq!(error_body(response).await["error"]["code"], "upstream_timeout");
+    let row = app.only_logged_request().await;
+    assert_eq!(row.outcome, "error");
+    assert_eq!(row.error_type.as_deref(), Some("upstream_timeout"));
 }

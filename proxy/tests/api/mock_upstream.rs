@@ -144,6 +144,38 @@ impl MockUpstream {
                 }
                 response
             }
+            // An error status whose body is not JSON (a load balancer's HTML page).
+            "status-text" => {
+                let status = StatusCode::from_u16(argument.parse().unwrap()).unwrap();
+                Response::builder()
+                    .status(status)
+                    .header("content-type", "text/html")
+                    .body(Body::from("<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>"))
+                    .unwrap()
+            }
+            // Events that are not JSON, a line without a field name, then a proper end.
+            "malformed-sse" => self.sse_response(
+                vec![
+                    b"data: {\"id\":\"m1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}]}\n\n".to_vec(),
+                    b"data: {this is not json\n\n".to_vec(),
+                    b"garbage without a colon\n\n".to_vec(),
+                    b"data: {\"id\":\"m1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"}}]}\n\n".to_vec(),
+                    b"data: [DONE]\n\n".to_vec(),
+                ],
+                1,
+                None,
+            ),
+            // A non-streamed answer that starts and never finishes.
+            "half-body" => {
+                let half = stream::once(async { Ok::<_, std::io::Error>(Bytes::from_static(b"{\"id\":\"chatcmpl-half\",\"choi")) });
+                let body: std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>> =
+                    Box::pin(half.chain(stream::pending()));
+                Response::builder()
+                    .status(StatusCode::OK)
+                    .header("content-type", "application/json")
+                    .body(Body::from_stream(body))
+                    .unwrap()
+            }
             "no-headers" => {
                 tokio::time::sleep(Duration::from_secs(3600)).await;
                 json_response(StatusCode::OK, b"{}".to_vec())
