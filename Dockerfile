@@ -46,15 +46,17 @@ RUN cd admin-web && trunk build --release
 FROM debian:${DEBIAN_RELEASE}-slim AS runtime
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --home-dir /app --create-home tokenslipper
+ && useradd --system --uid 10001 --home-dir /app --create-home tokenslipper \
+ && install -d -o tokenslipper /app/spool
 WORKDIR /app
 USER tokenslipper
 
 FROM runtime AS proxy
 COPY --from=server-build /usr/local/bin/tokenslipper-proxy /usr/local/bin/tokenslipper-proxy
-ENV PROXY_HOST=0.0.0.0 PROXY_PORT=8000
+ENV PROXY_HOST=0.0.0.0 PROXY_PORT=8000 LOG_SPOOL_DIR=/app/spool
 EXPOSE 8000
-# bash's /dev/tcp: no curl needed in the image. /health answers 200 while the proxy serves.
+# bash's /dev/tcp: no curl needed in the image. /health answers 200 while the proxy serves and
+# MySQL keeps up with its records.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${PROXY_PORT:-8000} && printf 'GET /health HTTP/1.0\\r\\n\\r\\n' >&3 && head -n1 <&3 | grep -q ' 200 '"]
 ENTRYPOINT ["/usr/local/bin/tokenslipper-proxy"]

@@ -129,6 +129,13 @@ admin_web_dir = compose["services"]["admin"]["environment"].get("ADMIN_WEB_DIR")
 if f"/src/admin-web/dist {admin_web_dir}" not in dockerfile:
     problem(f"admin: ADMIN_WEB_DIR={admin_web_dir}, but the Dockerfile does not copy the built app there")
 
+spool_dir = compose["services"]["proxy"]["environment"].get("LOG_SPOOL_DIR")
+mounts = [v.split(":", 1) for v in compose["services"]["proxy"].get("volumes", [])]
+if not any(target == spool_dir and name in compose.get("volumes", {}) for name, target in mounts):
+    problem(f"proxy: its spool ({spool_dir}) must be on a named volume, or records waiting for MySQL die with the container")
+if f"install -d -o tokenslipper {spool_dir}" not in dockerfile:
+    problem(f"Dockerfile: the proxy's user must own {spool_dir}")
+
 mysql = compose["services"].get("mysql", {})
 if not str(mysql.get("image", "")).startswith("mysql:8.4"):
     problem("the database service must be mysql:8.4")

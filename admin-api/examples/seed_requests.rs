@@ -120,15 +120,19 @@ async fn main() {
 
     let options: MySqlConnectOptions = url.parse().expect("a mysql:// URL");
     let pool = MySqlPoolOptions::new().max_connections(4).connect_with(options).await.expect("database reachable");
+    let spool_dir = std::env::temp_dir().join(format!("tokenslipper-seed-spool-{}", std::process::id()));
     let writer = LogWriter::start(
         pool.clone(),
         LogWriterConfig {
+            spool_dir: spool_dir.clone(),
             queue_capacity: 20_000,
             batch_max_rows: 1_000,
             batch_max_bytes: 8 << 20,
             flush_interval: Duration::from_millis(200),
         },
-    );
+    )
+    .await
+    .expect("a spool directory in the temp dir");
     let sender = writer.sender();
 
     let mut random = Random(0x005E_ED0F_70C3_u64 ^ total);
@@ -238,6 +242,7 @@ async fn main() {
     }
     sender.flush().await;
     writer.shutdown(Duration::from_secs(60)).await;
+    let _ = std::fs::remove_dir_all(&spool_dir);
     let elapsed = started.elapsed().as_secs_f64();
     println!("seeded {total} requests over {days} days in {elapsed:.1} s ({:.0} rows/s)", total as f64 / elapsed);
 }

@@ -36,6 +36,8 @@ pub struct Config {
 
 #[derive(Clone, Debug)]
 pub struct LogWriterConfig {
+    /// Where records wait on disk until MySQL holds them (see `spool`).
+    pub spool_dir: std::path::PathBuf,
     pub queue_capacity: usize,
     pub batch_max_rows: usize,
     pub batch_max_bytes: usize,
@@ -125,6 +127,7 @@ impl Config {
             database_display: database.display,
             max_body_bytes: parse_positive("MAX_BODY_BYTES", get("MAX_BODY_BYTES"), 32 * 1024 * 1024)?,
             log_writer: LogWriterConfig {
+                spool_dir: get("LOG_SPOOL_DIR").unwrap_or("spool").into(),
                 queue_capacity: parse_positive("LOG_QUEUE_CAPACITY", get("LOG_QUEUE_CAPACITY"), 10_000)?,
                 batch_max_rows: parse_positive("LOG_BATCH_MAX_ROWS", get("LOG_BATCH_MAX_ROWS"), 500)?,
                 batch_max_bytes: parse_positive("LOG_BATCH_MAX_BYTES", get("LOG_BATCH_MAX_BYTES"), 4 * 1024 * 1024)?,

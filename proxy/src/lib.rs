@@ -14,6 +14,7 @@ pub mod reply;
 pub mod request_body;
 pub mod rollup;
 pub mod routes;
+pub mod spool;
 pub mod sse;
 pub mod startup;
 pub mod stored_request;

@@ -1,8 +1,9 @@
-//! The log pipeline. Request handlers hand a [`RequestRecord`] to a bounded queue and return at once;
-//! one writer task turns records into rows and writes them in multi-row INSERTs, one transaction per
-//! batch, flushed when the batch reaches a row count or a byte size or has waited a flush interval.
-//! When MySQL is down the writer keeps retrying the batch it holds; meanwhile the queue absorbs new
-//! records, and what does not fit is counted as dropped (the reliability issue adds a spool file).
+//! The log pipeline. Request handlers hand a [`RequestRecord`] to a bounded queue and return at once.
+//! A journal task appends every record to the spool on local disk (see `spool`), handing what it
+//! appended to the operating system at least every flush interval. A store task reads the spool in
+//! order, turns records into rows and writes them to MySQL in multi-row INSERTs, one transaction per
+//! batch, then confirms the spool position. While MySQL is down or slow, records wait in the spool,
+//! across restarts too; nothing is held only in memory for longer than one flush interval.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -10,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sqlx::MySqlPool;
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio::task::JoinHandle;
 
 use crate::config::LogWriterConfig;
@@ -18,11 +19,12 @@ use crate::conversation::{MessageNode, NodeId};
 use crate::db;
 use crate::record::RequestRecord;
 use crate::rollup::HourlyRollup;
+use crate::spool::{self, Position, SpoolAppender, SpoolReader};
 use crate::stored_request::StoredRequest;
 
 enum Command {
     Record(Box<RequestRecord>),
-    /// Write everything queued before this command, then answer.
+    /// Write everything queued before this command to MySQL, then answer.
     Flush(oneshot::Sender<()>),
     /// Write everything queued, then stop.
     Shutdown,
@@ -33,6 +35,10 @@ enum Command {
 struct Shared {
     written: AtomicU64,
     dropped: AtomicU64,
+    /// Records in the spool that MySQL does not hold yet (found at start, appended since, minus stored).
+    spooled: AtomicU64,
+    /// More spooled records than this means MySQL is not keeping up.
+    backlog_limit: AtomicU64,
     /// Records the database refused even when written alone.
     rejected: AtomicU64,
     migrated: AtomicBool,
@@ -49,10 +55,13 @@ pub struct LogWriterStatus {
     pub queue_capacity: usize,
     pub written: u64,
     pub dropped: u64,
+    /// Records kept in the spool file, waiting for MySQL.
+    pub spooled: u64,
     pub rejected_by_database: u64,
     pub migrations_applied: bool,
     pub last_database_error: Option<String>,
-    /// True when a record was dropped in the last minute or the queue is more than 90 % full.
+    /// True when a record was dropped in the last minute, the queue is more than 90 % full, or more
+    /// than two batches wait in the spool.
     pub falling_behind: bool,
 }
 
@@ -131,42 +140,144 @@ impl LogSender {
             queue_capacity: capacity,
             written: self.shared.written.load(Ordering::Relaxed),
             dropped: self.shared.dropped.load(Ordering::Relaxed),
+            spooled: self.shared.spooled.load(Ordering::Relaxed),
             rejected_by_database: self.shared.rejected.load(Ordering::Relaxed),
             migrations_applied: self.shared.migrated.load(Ordering::Relaxed),
             last_database_error: self.shared.database_error.lock().unwrap().clone(),
-            falling_behind: dropped_recently || queued * 10 > capacity * 9,
+            falling_behind: dropped_recently
+                || queued * 10 > capacity * 9
+                || self.shared.spooled.load(Ordering::Relaxed) > self.shared.backlog_limit.load(Ordering::Relaxed),
         }
     }
 }
 
-/// The running writer task.
+/// The running pipeline: the journal task (queue → spool) and the store task (spool → MySQL).
 pub struct LogWriter {
     sender: LogSender,
-    task: JoinHandle<()>,
+    journal: JoinHandle<()>,
+    store: JoinHandle<()>,
 }
 
 impl LogWriter {
-    pub fn start(pool: MySqlPool, config: LogWriterConfig) -> Self {
-        let (commands, receiver) = mpsc::channel(config.queue_capacity);
+    /// Opens the spool in `config.spool_dir` and starts both tasks. Records a previous process left
+    /// in the spool are written to MySQL first.
+    pub async fn start(pool: MySqlPool, config: LogWriterConfig) -> std::io::Result<Self> {
+        let (appender, mut reader) = spool::open(&config.spool_dir).await?;
         let shared = Arc::new(Shared::default());
-        let worker = Worker { pool, config, shared: shared.clone(), known_nodes: HashSet::new() };
-        let task = tokio::spawn(worker.run(receiver));
-        LogWriter { sender: LogSender { commands, shared }, task }
+        let backlog = reader.count(reader.position(), appender.position()).await?;
+        if backlog > 0 {
+            tracing::info!(records = backlog, dir = %config.spool_dir.display(), "spool: records from before this start wait for MySQL");
+        }
+        shared.spooled.store(backlog, Ordering::Relaxed);
+        shared.backlog_limit.store(2 * config.batch_max_rows as u64, Ordering::Relaxed);
+        let (commands, receiver) = mpsc::channel(config.queue_capacity);
+        let (flushed, flushed_to) = watch::channel(appender.position());
+        let (flush_requests, flush_requests_rx) = mpsc::unbounded_channel();
+        let journal = Journal { appender, config: config.clone(), shared: shared.clone(), flushed, flush_requests };
+        let journal = tokio::spawn(journal.run(receiver));
+        let store =
+            Store { pool, config, shared: shared.clone(), known_nodes: HashSet::new(), reader, was_down: false };
+        let store = tokio::spawn(store.run(flushed_to, flush_requests_rx));
+        Ok(LogWriter { sender: LogSender { commands, shared }, journal, store })
     }
 
     pub fn sender(&self) -> LogSender {
         self.sender.clone()
     }
 
-    /// Writes everything queued and stops. Gives up on the database after `deadline` so that a
-    /// shutdown with MySQL down still ends.
+    /// Spools everything queued, then writes the spool to MySQL. Gives up on MySQL after `deadline`
+    /// so that a shutdown with MySQL down still ends; what is not written stays in the spool and is
+    /// written by the next start.
     pub async fn shutdown(self, deadline: Duration) {
         let _ = self.sender.commands.send(Command::Shutdown).await;
-        if tokio::time::timeout(deadline, self.task).await.is_err() {
-            tracing::error!(
-                queued = self.sender.status().queued,
-                "log writer could not finish before the shutdown deadline; unwritten records are lost"
+        let _ = self.journal.await;
+        if tokio::time::timeout(deadline, self.store).await.is_err() {
+            tracing::warn!(
+                spooled = self.sender.status().spooled,
+                "log writer: MySQL did not take every record before the shutdown deadline; they stay in the spool for the next start"
             );
+        }
+    }
+}
+
+/// Appends queued records to the spool and flushes it every flush interval (or sooner, at the
+/// batch limits), then tells the store task how far the spool is readable.
+struct Journal {
+    appender: SpoolAppender,
+    config: LogWriterConfig,
+    shared: Arc<Shared>,
+    flushed: watch::Sender<Position>,
+    flush_requests: mpsc::UnboundedSender<(Position, oneshot::Sender<()>)>,
+}
+
+impl Journal {
+    async fn run(mut self, mut receiver: mpsc::Receiver<Command>) {
+        let (mut pending, mut pending_bytes) = (0usize, 0u64);
+        let mut deadline: Option<tokio::time::Instant> = None;
+        loop {
+            let command = match deadline {
+                Some(at) => match tokio::time::timeout_at(at, receiver.recv()).await {
+                    Ok(command) => command,
+                    Err(_elapsed) => {
+                        self.flush().await;
+                        (pending, pending_bytes, deadline) = (0, 0, None);
+                        continue;
+                    }
+                },
+                None => receiver.recv().await,
+            };
+            match command {
+                Some(Command::Record(record)) => {
+                    let before = self.appender.position();
+                    self.append(&record).await;
+                    pending += 1;
+                    pending_bytes += self.appender.position().offset.saturating_sub(before.offset);
+                    deadline.get_or_insert_with(|| tokio::time::Instant::now() + self.config.flush_interval);
+                    if pending >= self.config.batch_max_rows || pending_bytes >= self.config.batch_max_bytes as u64 {
+                        self.flush().await;
+                        (pending, pending_bytes, deadline) = (0, 0, None);
+                    }
+                }
+                Some(Command::Flush(done)) => {
+                    let end = self.flush().await;
+                    (pending, pending_bytes, deadline) = (0, 0, None);
+                    let _ = self.flush_requests.send((end, done));
+                }
+                Some(Command::Shutdown) | None => {
+                    receiver.close();
+                    while let Ok(Command::Record(record)) = receiver.try_recv() {
+                        self.append(&record).await;
+                    }
+                    self.flush().await;
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn append(&mut self, record: &RequestRecord) {
+        match self.appender.append(record).await {
+            Ok(()) => {
+                self.shared.spooled.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(error) => {
+                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                *self.shared.last_drop.lock().unwrap() = Some(Instant::now());
+                tracing::error!(%error, id = %record.id, "spool: cannot append; the record is dropped");
+            }
+        }
+    }
+
+    async fn flush(&mut self) -> Position {
+        match self.appender.flush().await {
+            Ok(end) => {
+                self.flushed.send_replace(end);
+                end
+            }
+            Err(error) => {
+                tracing::error!(%error, "spool: cannot write to disk");
+                *self.flushed.borrow()
+            }
         }
     }
 }
@@ -177,55 +288,78 @@ const POISON_SUSPECT_AFTER: u32 = 3;
 /// How many node ids the writer remembers as already stored, to skip re-sending a long history.
 const KNOWN_NODES_CAPACITY: usize = 50_000;
 
-struct Worker {
+/// Reads the spool in order and writes it to MySQL, retrying until MySQL takes it.
+struct Store {
     pool: MySqlPool,
     config: LogWriterConfig,
     shared: Arc<Shared>,
     known_nodes: HashSet<NodeId>,
+    reader: SpoolReader,
+    /// Set while MySQL refuses writes, to log the outage and the recovery once each.
+    was_down: bool,
 }
 
-impl Worker {
-    async fn run(mut self, mut receiver: mpsc::Receiver<Command>) {
+impl Store {
+    async fn run(
+        mut self,
+        mut flushed: watch::Receiver<Position>,
+        mut flush_requests: mpsc::UnboundedReceiver<(Position, oneshot::Sender<()>)>,
+    ) {
         self.migrate_once().await;
-        let mut batch: Vec<StoredRequest> = Vec::new();
-        let mut batch_bytes = 0usize;
-        let mut deadline: Option<tokio::time::Instant> = None;
+        let mut waiting: Vec<(Position, oneshot::Sender<()>)> = Vec::new();
         loop {
-            let command = match deadline {
-                Some(at) => match tokio::time::timeout_at(at, receiver.recv()).await {
-                    Ok(command) => command,
-                    Err(_elapsed) => {
-                        self.write(&mut batch).await;
-                        (batch_bytes, deadline) = (0, None);
-                        continue;
+            let end = *flushed.borrow_and_update();
+            if self.reader.position() < end {
+                self.store_up_to(end).await;
+            }
+            // Answer the flushes whose records MySQL now holds.
+            let confirmed = self.reader.position();
+            let (done, still): (Vec<_>, Vec<_>) = waiting.drain(..).partition(|(at, _)| *at <= confirmed);
+            waiting = still;
+            for (_, reply) in done {
+                let _ = reply.send(());
+            }
+            // A flush that happened meanwhile wakes `changed()` at once.
+            tokio::select! {
+                changed = flushed.changed() => {
+                    if changed.is_err() {
+                        // The journal has stopped: store what it left, then stop.
+                        let end = *flushed.borrow();
+                        self.store_up_to(end).await;
+                        for (_, reply) in waiting.drain(..) {
+                            let _ = reply.send(());
+                        }
+                        return;
                     }
-                },
-                None => receiver.recv().await,
+                }
+                Some(request) = flush_requests.recv() => waiting.push(request),
+            }
+        }
+    }
+
+    /// Writes the spool from the confirmed position up to `end`, batch by batch.
+    async fn store_up_to(&mut self, end: Position) {
+        while self.reader.position() < end {
+            let from = self.reader.position();
+            let read = self.reader.read(from, end, self.config.batch_max_rows, self.config.batch_max_bytes).await;
+            let (records, next) = match read {
+                Ok(read) => read,
+                Err(error) => {
+                    tracing::error!(%error, "spool: cannot read; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
             };
-            match command {
-                Some(Command::Record(record)) => {
-                    let row = StoredRequest::from_record(*record);
-                    batch_bytes += row.approximate_size();
-                    batch.push(row);
-                    deadline.get_or_insert_with(|| tokio::time::Instant::now() + self.config.flush_interval);
-                    if batch.len() >= self.config.batch_max_rows || batch_bytes >= self.config.batch_max_bytes {
-                        self.write(&mut batch).await;
-                        (batch_bytes, deadline) = (0, None);
-                    }
-                }
-                Some(Command::Flush(done)) => {
-                    self.write(&mut batch).await;
-                    (batch_bytes, deadline) = (0, None);
-                    let _ = done.send(());
-                }
-                Some(Command::Shutdown) | None => {
-                    receiver.close();
-                    while let Ok(Command::Record(record)) = receiver.try_recv() {
-                        batch.push(StoredRequest::from_record(*record));
-                    }
-                    self.write(&mut batch).await;
-                    return;
-                }
+            let count = records.len() as u64;
+            let mut batch: Vec<StoredRequest> = records.into_iter().map(StoredRequest::from_record).collect();
+            self.write(&mut batch).await;
+            if let Err(error) = self.reader.confirm(next).await {
+                // MySQL holds the rows; on a restart they would be offered again and skipped as present.
+                tracing::error!(%error, "spool: cannot record the confirmed position");
+            }
+            self.shared.spooled.fetch_sub(count.min(self.shared.spooled.load(Ordering::Relaxed)), Ordering::Relaxed);
+            if next == from {
+                break;
             }
         }
     }
@@ -263,10 +397,18 @@ impl Worker {
                     Ok(()) => {
                         self.shared.written.fetch_add(batch.len() as u64, Ordering::Relaxed);
                         *self.shared.database_error.lock().unwrap() = None;
+                        if std::mem::take(&mut self.was_down) {
+                            let spooled = self.shared.spooled.load(Ordering::Relaxed);
+                            tracing::info!(spooled, "log writer: MySQL takes records again; writing the spooled ones");
+                        }
                         batch.clear();
                         return;
                     }
                     Err(error) => {
+                        if !std::mem::replace(&mut self.was_down, true) {
+                            let spooled = self.shared.spooled.load(Ordering::Relaxed);
+                            tracing::warn!(spooled, "log writer: MySQL does not take records; they wait in the spool");
+                        }
                         self.note_database_error(&format!("insert failed: {error}"));
                         failures += 1;
                         if failures >= POISON_SUSPECT_AFTER && self.database_answers().await {

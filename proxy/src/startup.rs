@@ -32,6 +32,8 @@ pub enum StartupError {
     Bind { address: String, source: std::io::Error },
     #[error("UPSTREAM_BASE_URL: cannot build the HTTP client: {0}")]
     HttpClient(#[from] reqwest::Error),
+    #[error("LOG_SPOOL_DIR: cannot use {dir}: {source}")]
+    Spool { dir: String, source: std::io::Error },
 }
 
 pub struct Application {
@@ -51,7 +53,10 @@ impl Application {
         let address = format!("{}:{}", config.proxy_host, config.proxy_port);
         let listener = TcpListener::bind(&address).await.map_err(|source| StartupError::Bind { address, source })?;
         let http_client = crate::upstream::build_client(&config)?;
-        let writer = LogWriter::start(pool.clone(), config.log_writer.clone());
+        let spool_dir = config.log_writer.spool_dir.display().to_string();
+        let writer = LogWriter::start(pool.clone(), config.log_writer.clone())
+            .await
+            .map_err(|source| StartupError::Spool { dir: spool_dir, source })?;
         let state = AppState {
             client_auth: ClientAuth::new(config.verify_client_auth, &config.proxy_api_keys),
             config: Arc::new(config),

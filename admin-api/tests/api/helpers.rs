@@ -100,21 +100,26 @@ pub async fn seed(pool: &MySqlPool, seeds: &[Seed]) {
 
 /// Writes records with the proxy's writer.
 pub async fn write_records(pool: &MySqlPool, records: Vec<RequestRecord>) {
+    let spool_dir = std::env::temp_dir().join(format!("tokenslipper-seed-spool-{}", uuid::Uuid::now_v7()));
     let writer = LogWriter::start(
         pool.clone(),
         LogWriterConfig {
+            spool_dir: spool_dir.clone(),
             queue_capacity: 100_000,
             batch_max_rows: 500,
             batch_max_bytes: 4 << 20,
             flush_interval: Duration::from_millis(50),
         },
-    );
+    )
+    .await
+    .unwrap();
     let sender = writer.sender();
     for record in records {
         sender.send(record).await;
     }
     sender.flush().await;
     writer.shutdown(Duration::from_secs(10)).await;
+    std::fs::remove_dir_all(spool_dir).unwrap();
 }
 
 pub struct TestAdmin {

@@ -1,4 +1,5 @@
 //! `GET /health`: 200 when MySQL answers and the log writer keeps up, 503 with the reasons otherwise.
+//! `log_writer.spooled` is how many records wait on disk for MySQL.
 
 use std::time::Duration;
 
@@ -23,8 +24,8 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
     }
     if writer.falling_behind {
         reasons.push(format!(
-            "log writer falling behind ({} of {} queued, {} dropped)",
-            writer.queued, writer.queue_capacity, writer.dropped
+            "log writer falling behind ({} waiting in the spool, {} of {} queued, {} dropped)",
+            writer.spooled, writer.queued, writer.queue_capacity, writer.dropped
         ));
     }
     let status = if reasons.is_empty() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };

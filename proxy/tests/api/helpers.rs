@@ -27,6 +27,11 @@ pub async fn spawn_app(pool: MySqlPool) -> TestApp {
     spawn_app_with(pool, &[]).await
 }
 
+/// A fresh directory for a spool, under the system's temp dir.
+pub fn temp_spool_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("tokenslipper-test-spool-{}", uuid::Uuid::now_v7()))
+}
+
 /// Starts the proxy with the test defaults plus `vars` (which win).
 pub async fn spawn_app_with(pool: MySqlPool, vars: &[(&str, &str)]) -> TestApp {
     let upstream = MockUpstream::start().await;
@@ -36,6 +41,8 @@ pub async fn spawn_app_with(pool: MySqlPool, vars: &[(&str, &str)]) -> TestApp {
         ("UPSTREAM_BASE_URL".into(), upstream.base_url.clone()),
         ("UPSTREAM_API_KEY".into(), UPSTREAM_KEY.into()),
         ("UPSTREAM_IDLE_TIMEOUT_SECS".into(), "30".into()),
+        // Each app its own spool: tests run side by side.
+        ("LOG_SPOOL_DIR".into(), temp_spool_dir().display().to_string()),
     ]);
     for (key, value) in vars {
         env.insert(key.to_string(), value.to_string());

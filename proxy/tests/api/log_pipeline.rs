@@ -61,8 +61,8 @@ async fn overlong_names_are_cut_to_their_columns_instead_of_failing_the_insert(p
 }
 
 #[sqlx::test(migrations = false)]
-async fn when_the_writer_cannot_keep_up_requests_still_pass_and_health_says_so(pool: MySqlPool) {
-    let app = spawn_app_with(pool.clone(), &[("LOG_QUEUE_CAPACITY", "2"), ("LOG_BATCH_MAX_ROWS", "1")]).await;
+async fn when_mysql_is_stuck_requests_pass_records_wait_in_the_spool_and_none_is_lost(pool: MySqlPool) {
+    let app = spawn_app_with(pool.clone(), &[("LOG_BATCH_MAX_ROWS", "1")]).await;
     app.flush().await;
     // Another session holds the tables, so the writer's INSERT waits as it would on a stuck server.
     let mut locker = pool.acquire().await.unwrap();
@@ -72,17 +72,25 @@ async fn when_the_writer_cannot_keep_up_requests_still_pass_and_health_says_so(p
         let response = app.post_json("/v1/chat/completions", r#"{"model":"gpt-4o","messages":[]}"#, None).await;
         assert_eq!(response.status(), 200, "the request path does not wait for the database");
     }
-    let health = app.client.get(app.url("/health")).send().await.unwrap();
-    assert_eq!(health.status(), 503);
-    let body: serde_json::Value = health.json().await.unwrap();
+    // Nothing waits in memory for MySQL: the journal puts every record on disk.
+    let mut body = serde_json::Value::Null;
+    for _ in 0..100 {
+        let health = app.client.get(app.url("/health")).send().await.unwrap();
+        body = health.json().await.unwrap();
+        if body["log_writer"]["spooled"].as_u64() >= Some(5) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(body["log_writer"]["spooled"].as_u64() >= Some(5), "{body}");
+    assert_eq!(body["status"], "degraded");
     assert_eq!(body["database"], "reachable");
-    assert!(body["reasons"][0].as_str().unwrap().starts_with("log writer falling behind"), "{body}");
+    assert!(body["reasons"][0].as_str().unwrap().contains("waiting in the spool"), "{body}");
 
     sqlx::raw_sql("UNLOCK TABLES").execute(&mut *locker).await.unwrap();
-    let written = app.logged_requests().await.len() as u64;
+    assert_eq!(app.logged_requests().await.len(), 6, "every request is written once MySQL moves again");
     let status = app.log.status();
-    assert!(status.dropped >= 1);
-    assert_eq!(written + status.dropped, 6, "every request is either written or counted as dropped");
+    assert_eq!((status.dropped, status.spooled), (0, 0));
 }
 
 /// The hourly aggregates recomputed from the rows, in the shape of `usage_hourly` / `latency_hourly`.

@@ -9,6 +9,7 @@ mod forwarding;
 mod helpers;
 mod log_pipeline;
 mod mock_upstream;
+mod no_lost_records;
 mod openai_sdk;
 mod service_endpoints;
 mod stack;

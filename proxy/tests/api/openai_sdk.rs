@@ -34,6 +34,7 @@ async fn the_official_openai_python_sdk_works_through_the_proxy_binary(
         .env("VERIFY_CLIENT_AUTH", "true")
         .env("PROXY_API_KEYS", CLIENT_KEY)
         .env("LOG_LEVEL", "debug")
+        .env("LOG_SPOOL_DIR", crate::helpers::temp_spool_dir())
         .env("DB_HOST", database.get_host())
         .env("DB_PORT", database.get_port().to_string())
         .env("DB_USER", database.get_username())

@@ -93,6 +93,7 @@ impl Stack {
             .env("PROXY_API_KEYS", CLIENT_KEY)
             .env("EXTRA_MODEL_MAPPING", "{}")
             .env("LOG_LEVEL", "info")
+            .env("LOG_SPOOL_DIR", workdir.join("spool"))
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
             .kill_on_drop(true)
@@ -232,6 +233,21 @@ async fn the_stack_started_by_run_local_records_every_sdk_call_and_shows_it_in_t
     browser.screenshot("stack-request-detail").await;
     drop(browser);
 
+    // No key anywhere it could leak to: the whole database, and every GraphQL answer above.
+    let dump = Command::new("mariadb-dump")
+        .args(["--protocol=tcp", "-h127.0.0.1", &format!("-P{db_port}"), "-uroot", "tokenslipper"])
+        .output()
+        .await
+        .unwrap();
+    assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
+    let dump = String::from_utf8_lossy(&dump.stdout);
+    assert!(dump.contains("Say hi in Portuguese"), "the dump holds the conversations");
+    let answers = format!("{listed}{details:?}");
+    for secret in [UPSTREAM_KEY, CLIENT_KEY, ADMIN_TOKEN] {
+        assert!(!dump.contains(secret), "{secret} is in the database");
+        assert!(!answers.contains(secret), "{secret} is in a GraphQL answer");
+    }
+
     // The images' HEALTHCHECK commands (Dockerfile) pass against the running services.
     assert!(healthcheck_passes("proxy", "PROXY_PORT", stack.proxy_port), "proxy HEALTHCHECK");
     assert!(healthcheck_passes("admin", "ADMIN_PORT", stack.admin_port), "admin HEALTHCHECK");
@@ -245,7 +261,7 @@ async fn the_stack_started_by_run_local_records_every_sdk_call_and_shows_it_in_t
     for port in [stack.proxy_port, stack.admin_port, db_port] {
         assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "port {port} still open\n{log}");
     }
-    for secret in [UPSTREAM_KEY, CLIENT_KEY] {
+    for secret in [UPSTREAM_KEY, CLIENT_KEY, ADMIN_TOKEN] {
         assert!(!log.contains(secret), "{secret} appeared in the output:\n{log}");
     }
     assert!(!healthcheck_passes("proxy", "PROXY_PORT", stack.proxy_port), "the HEALTHCHECK fails when nothing answers");

@@ -10,6 +10,7 @@ fn run_proxy_with(vars: &[(&str, &str)]) -> (i32, String) {
         .env_clear()
         .env("PROXY_HOST", "127.0.0.1")
         .env("PROXY_PORT", "0")
+        .env("LOG_SPOOL_DIR", crate::helpers::temp_spool_dir())
         .envs(vars.iter().copied())
         .current_dir(std::env::temp_dir())
         .stdout(Stdio::null())
@@ -57,4 +58,20 @@ fn a_taken_port_stops_startup_naming_proxy_port() {
 
     assert_eq!(code, 1);
     assert!(stderr.contains(&format!("PROXY_PORT: cannot listen on 127.0.0.1:{port}")), "{stderr}");
+}
+
+#[test]
+fn a_spool_directory_another_proxy_uses_stops_startup_naming_log_spool_dir() {
+    let dir = crate::helpers::temp_spool_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let held = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join("lock")).unwrap();
+    held.try_lock().unwrap();
+
+    let (code, stderr) = run_proxy_with(&[("LOG_SPOOL_DIR", dir.to_str().unwrap())]);
+
+    assert_eq!(code, 1);
+    assert!(stderr.contains(&format!("LOG_SPOOL_DIR: cannot use {}", dir.display())), "{stderr}");
+    assert!(stderr.contains("another running proxy"), "{stderr}");
+    drop(held);
+    std::fs::remove_dir_all(dir).unwrap();
 }

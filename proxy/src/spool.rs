@@ -1,0 +1,500 @@
+//! The spool: an append-only journal of request records on local disk, between the request path
+//! and MySQL. Every record is appended here first and written to MySQL from here, so nothing is
+//! lost while MySQL is down, slow or restarting, nor when the proxy restarts: a new process picks
+//! up from the last position MySQL confirmed.
+//!
+//! Layout: a directory of segment files `<n>.spool` (n ascending, a new one per process start and
+//! past `SEGMENT_BYTES`) and `committed`, the position up to which MySQL holds the records. A
+//! segment wholly before that position is deleted. Each record is one frame:
+//! `"TSR1" | meta length u32 | request length u32 | response length u32 | SHA-256[..8] | meta JSON |
+//! request body | response body` (lengths little-endian). A frame cut short by a crash (or one whose
+//! checksum does not match) ends its segment: everything before it is read, the rest is skipped.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::io::Seek;
+
+use tokio::io::{AsyncWriteExt, BufWriter};
+
+use crate::record::{Outcome, RecordedError, RequestRecord, ResponseCapture, StreamEvent};
+
+const MAGIC: &[u8; 4] = b"TSR1";
+const HEADER_BYTES: usize = 4 + 4 * 3 + 8;
+/// A segment is closed past this size; smaller segments are deleted sooner once written to MySQL.
+const SEGMENT_BYTES: u64 = 64 << 20;
+const COMMITTED_FILE: &str = "committed";
+
+/// A place in the spool: the segment and the byte offset in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Position {
+    pub segment: u64,
+    pub offset: u64,
+}
+
+fn segment_path(dir: &Path, segment: u64) -> PathBuf {
+    dir.join(format!("{segment:016}.spool"))
+}
+
+/// The segment numbers present, ascending.
+async fn segments(dir: &Path) -> std::io::Result<Vec<u64>> {
+    let mut found = Vec::new();
+    let mut entries = tokio::fs::read_dir(dir).await?;
+    while let Some(entry) = entries.next_entry().await? {
+        let name = entry.file_name();
+        if let Some(number) = name.to_str().and_then(|n| n.strip_suffix(".spool")).and_then(|n| n.parse().ok()) {
+            found.push(number);
+        }
+    }
+    found.sort_unstable();
+    Ok(found)
+}
+
+/// Opens the spool in `dir` (created if missing): an appender on a new segment, and a reader at
+/// the last position MySQL confirmed.
+pub async fn open(dir: &Path) -> std::io::Result<(SpoolAppender, SpoolReader)> {
+    // It holds whole conversations: only this user may enter it.
+    let mut builder = tokio::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    builder.mode(0o700);
+    builder.create(dir).await?;
+    // One process per spool: two readers would confirm each other's records away.
+    let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join("lock"))?;
+    lock.try_lock().map_err(|_| {
+        std::io::Error::new(std::io::ErrorKind::WouldBlock, "another running proxy uses this spool directory")
+    })?;
+    let existing = segments(dir).await?;
+    let committed = match tokio::fs::read_to_string(dir.join(COMMITTED_FILE)).await {
+        Ok(text) => parse_position(&text),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+        Err(error) => return Err(error),
+    };
+    let start = match (committed, existing.first().copied()) {
+        (Some(position), Some(first)) if position.segment >= first => position,
+        // Nothing confirmed yet, or the confirmed segment is gone: from the oldest segment there is.
+        (_, Some(first)) => Position { segment: first, offset: 0 },
+        (Some(position), None) => Position { segment: position.segment + 1, offset: 0 },
+        (None, None) => Position { segment: 1, offset: 0 },
+    };
+    // Never append to an old segment: its tail may be a frame a crash cut short.
+    let segment = existing.last().map_or(start.segment, |last| last + 1);
+    let mut appender = SpoolAppender::create(dir, segment).await?;
+    appender._lock = Some(lock);
+    let reader = SpoolReader { dir: dir.to_path_buf(), position: start };
+    Ok((appender, reader))
+}
+
+fn parse_position(text: &str) -> Option<Position> {
+    let (segment, offset) = text.trim().split_once(' ')?;
+    Some(Position { segment: segment.parse().ok()?, offset: offset.parse().ok()? })
+}
+
+/// Writes frames to the newest segment. Appends go to a buffer; [`SpoolAppender::flush`] hands
+/// them to the operating system, after which a crash of the process cannot lose them.
+pub struct SpoolAppender {
+    /// Held while this process runs (the lock is released when the file closes).
+    _lock: Option<std::fs::File>,
+    dir: PathBuf,
+    file: BufWriter<tokio::fs::File>,
+    position: Position,
+}
+
+impl SpoolAppender {
+    async fn create(dir: &Path, segment: u64) -> std::io::Result<SpoolAppender> {
+        let file = tokio::fs::OpenOptions::new().create_new(true).append(true).open(segment_path(dir, segment)).await?;
+        Ok(SpoolAppender {
+            _lock: None,
+            dir: dir.to_path_buf(),
+            file: BufWriter::with_capacity(1 << 20, file),
+            position: Position { segment, offset: 0 },
+        })
+    }
+
+    pub async fn append(&mut self, record: &RequestRecord) -> std::io::Result<()> {
+        if self.position.offset >= SEGMENT_BYTES {
+            self.file.flush().await?;
+            let lock = self._lock.take();
+            *self = SpoolAppender::create(&self.dir, self.position.segment + 1).await?;
+            self._lock = lock;
+        }
+        let frame = encode(record);
+        self.file.write_all(&frame).await?;
+        self.position.offset += frame.len() as u64;
+        Ok(())
+    }
+
+    /// Hands everything appended to the operating system; returns the end of what is readable.
+    pub async fn flush(&mut self) -> std::io::Result<Position> {
+        self.file.flush().await?;
+        Ok(self.position)
+    }
+
+    /// The end of what has been appended (flushed or not).
+    pub fn position(&self) -> Position {
+        self.position
+    }
+}
+
+/// Reads frames in order from the last confirmed position, and records new confirmations.
+pub struct SpoolReader {
+    dir: PathBuf,
+    position: Position,
+}
+
+impl SpoolReader {
+    pub fn position(&self) -> Position {
+        self.position
+    }
+
+    /// Up to `max_records` records (and about `max_bytes`) from `from` onwards, never past `end`
+    /// (the appender's last flushed position). Returns them with the position after the last one.
+    /// The file work and the decoding run on the blocking pool, one call per batch.
+    pub async fn read(
+        &mut self,
+        from: Position,
+        end: Position,
+        max_records: usize,
+        max_bytes: usize,
+    ) -> std::io::Result<(Vec<RequestRecord>, Position)> {
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || read_batch(&dir, from, end, max_records, max_bytes))
+            .await
+            .map_err(std::io::Error::other)?
+    }
+
+    /// Records that MySQL holds everything before `position`, and deletes the segments before it.
+    pub async fn confirm(&mut self, position: Position) -> std::io::Result<()> {
+        let temporary = self.dir.join(format!("{COMMITTED_FILE}.tmp"));
+        tokio::fs::write(&temporary, format!("{} {}\n", position.segment, position.offset)).await?;
+        tokio::fs::rename(&temporary, self.dir.join(COMMITTED_FILE)).await?;
+        if position.segment > self.position.segment {
+            for segment in segments(&self.dir).await? {
+                if segment < position.segment {
+                    tokio::fs::remove_file(segment_path(&self.dir, segment)).await?;
+                }
+            }
+        }
+        self.position = position;
+        Ok(())
+    }
+
+    /// How many whole records lie between `from` and `end`: the backlog a new process finds.
+    pub async fn count(&mut self, from: Position, end: Position) -> std::io::Result<u64> {
+        let mut counted = 0;
+        let mut at = from;
+        loop {
+            let (records, next) = self.read(at, end, 1000, usize::MAX).await?;
+            if records.is_empty() {
+                return Ok(counted);
+            }
+            counted += records.len() as u64;
+            at = next;
+        }
+    }
+}
+
+fn read_batch(
+    dir: &Path,
+    from: Position,
+    end: Position,
+    max_records: usize,
+    max_bytes: usize,
+) -> std::io::Result<(Vec<RequestRecord>, Position)> {
+    let mut records = Vec::new();
+    let mut bytes = 0u64;
+    let mut at = from;
+    let mut open: Option<(u64, std::io::BufReader<std::fs::File>)> = None;
+    while at < end && records.len() < max_records && bytes < max_bytes as u64 {
+        let limit = if at.segment == end.segment { end.offset } else { u64::MAX };
+        let reader = match &mut open {
+            Some((segment, reader)) if *segment == at.segment => reader,
+            _ => match std::fs::File::open(segment_path(dir, at.segment)) {
+                Ok(mut file) => {
+                    file.seek(std::io::SeekFrom::Start(at.offset))?;
+                    &mut open.insert((at.segment, std::io::BufReader::with_capacity(1 << 20, file))).1
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                    if at.segment < end.segment {
+                        at = Position { segment: at.segment + 1, offset: 0 };
+                        continue;
+                    }
+                    break;
+                }
+                Err(error) => return Err(error),
+            },
+        };
+        match read_frame(reader, limit - at.offset)? {
+            Some((record, length)) => {
+                bytes += length;
+                at.offset += length;
+                records.push(record);
+            }
+            // The end of a closed segment, or a frame a crash cut short: on to the next segment.
+            None if at.segment < end.segment => {
+                at = Position { segment: at.segment + 1, offset: 0 };
+                open = None;
+            }
+            None => break,
+        }
+    }
+    Ok((records, at))
+}
+
+/// The next frame, if a whole, intact one lies within `room` bytes; `None` at the end of the data.
+fn read_frame(reader: &mut impl std::io::Read, room: u64) -> std::io::Result<Option<(RequestRecord, u64)>> {
+    if room < HEADER_BYTES as u64 {
+        return Ok(None);
+    }
+    let mut header = [0u8; HEADER_BYTES];
+    if !read_exactly(reader, &mut header)? || &header[..4] != MAGIC {
+        return Ok(None);
+    }
+    let length = |i: usize| u32::from_le_bytes(header[4 + 4 * i..8 + 4 * i].try_into().unwrap()) as usize;
+    let (meta_len, request_len, response_len) = (length(0), length(1), length(2));
+    let payload_len = meta_len + request_len + response_len;
+    let total = (HEADER_BYTES + payload_len) as u64;
+    if total > room {
+        return Ok(None);
+    }
+    let mut payload = vec![0u8; payload_len];
+    if !read_exactly(reader, &mut payload)? || Sha256::digest(&payload)[..8] != header[16..24] {
+        tracing::warn!("spool: a damaged record ends its segment");
+        return Ok(None);
+    }
+    let payload = Bytes::from(payload);
+    let meta = payload.slice(..meta_len);
+    let request = payload.slice(meta_len..meta_len + request_len);
+    let response = payload.slice(meta_len + request_len..);
+    match decode(&meta, request, response) {
+        Some(record) => Ok(Some((record, total))),
+        None => {
+            tracing::warn!("spool: an unreadable record ends its segment");
+            Ok(None)
+        }
+    }
+}
+
+/// Fills `buffer`; false when the data ends first.
+fn read_exactly(reader: &mut impl std::io::Read, buffer: &mut [u8]) -> std::io::Result<bool> {
+    match reader.read_exact(buffer) {
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
+        Err(error) => Err(error),
+    }
+}
+
+/// Everything in a record except the two bodies, which follow it in the frame as raw bytes.
+#[derive(Serialize, Deserialize)]
+struct Meta {
+    id: u128,
+    started_at_us: i64,
+    finished_at_us: i64,
+    method: String,
+    endpoint: String,
+    client_model: Option<String>,
+    upstream_model: Option<String>,
+    is_stream: bool,
+    usage_requested_by_proxy: bool,
+    http_status: u16,
+    outcome: String,
+    error: Option<(String, String)>,
+    latency_us: u64,
+    time_to_first_byte_us: Option<u64>,
+    client_ip: Option<String>,
+    user_agent: Option<String>,
+    /// `none`, `body` (the response bytes follow the request's), or `stream` (the events here).
+    response: String,
+    events: Vec<(Option<String>, String)>,
+}
+
+fn encode(record: &RequestRecord) -> Vec<u8> {
+    let micros = |d: Duration| d.as_micros() as u64;
+    let (response_kind, response_body, events) = match &record.response {
+        ResponseCapture::None => ("none", &[][..], Vec::new()),
+        ResponseCapture::Body(body) => ("body", &body[..], Vec::new()),
+        ResponseCapture::Stream(events) => {
+            ("stream", &[][..], events.iter().map(|e| (e.event.clone(), e.data.clone())).collect())
+        }
+    };
+    let meta = Meta {
+        id: record.id.as_u128(),
+        started_at_us: record.started_at.timestamp_micros(),
+        finished_at_us: record.finished_at.timestamp_micros(),
+        method: record.method.clone(),
+        endpoint: record.endpoint.clone(),
+        client_model: record.client_model.clone(),
+        upstream_model: record.upstream_model.clone(),
+        is_stream: record.is_stream,
+        usage_requested_by_proxy: record.usage_requested_by_proxy,
+        http_status: record.http_status,
+        outcome: record.outcome.as_str().to_owned(),
+        error: record.error.as_ref().map(|e| (e.error_type.clone(), e.message.clone())),
+        latency_us: micros(record.latency),
+        time_to_first_byte_us: record.time_to_first_byte.map(micros),
+        client_ip: record.client_ip.clone(),
+        user_agent: record.user_agent.clone(),
+        response: response_kind.to_owned(),
+        events,
+    };
+    let meta = serde_json::to_vec(&meta).expect("the record metadata serialises");
+    let mut frame = Vec::with_capacity(HEADER_BYTES + meta.len() + record.request_body.len() + response_body.len());
+    frame.extend_from_slice(MAGIC);
+    for part in [&meta[..], &record.request_body[..], response_body] {
+        frame.extend_from_slice(&(part.len() as u32).to_le_bytes());
+    }
+    let mut digest = Sha256::new();
+    digest.update(&meta);
+    digest.update(&record.request_body);
+    digest.update(response_body);
+    frame.extend_from_slice(&digest.finalize()[..8]);
+    frame.extend_from_slice(&meta);
+    frame.extend_from_slice(&record.request_body);
+    frame.extend_from_slice(response_body);
+    frame
+}
+
+fn decode(meta: &[u8], request: Bytes, response: Bytes) -> Option<RequestRecord> {
+    let meta: Meta = serde_json::from_slice(meta).ok()?;
+    let time = |us: i64| DateTime::<Utc>::from_timestamp_micros(us);
+    let mut record = RequestRecord::new(&meta.method, &meta.endpoint);
+    record.id = uuid::Uuid::from_u128(meta.id);
+    record.started_at = time(meta.started_at_us)?;
+    record.finished_at = time(meta.finished_at_us)?;
+    record.client_model = meta.client_model;
+    record.upstream_model = meta.upstream_model;
+    record.is_stream = meta.is_stream;
+    record.usage_requested_by_proxy = meta.usage_requested_by_proxy;
+    record.http_status = meta.http_status;
+    record.outcome = match meta.outcome.as_str() {
+        "ok" => Outcome::Ok,
+        "error" => Outcome::Error,
+        "cancelled" => Outcome::Cancelled,
+        _ => return None,
+    };
+    record.error = meta.error.map(|(error_type, message)| RecordedError { error_type, message });
+    record.latency = Duration::from_micros(meta.latency_us);
+    record.time_to_first_byte = meta.time_to_first_byte_us.map(Duration::from_micros);
+    record.client_ip = meta.client_ip;
+    record.user_agent = meta.user_agent;
+    record.request_body = request;
+    record.response = match meta.response.as_str() {
+        "none" => ResponseCapture::None,
+        "body" => ResponseCapture::Body(response),
+        "stream" => {
+            ResponseCapture::Stream(meta.events.into_iter().map(|(event, data)| StreamEvent { event, data }).collect())
+        }
+        _ => return None,
+    };
+    Some(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir() -> PathBuf {
+        std::env::temp_dir().join(format!("tokenslipper-spool-unit-{}", uuid::Uuid::now_v7()))
+    }
+
+    fn sample(n: u32, response: ResponseCapture) -> RequestRecord {
+        let mut record = RequestRecord::new("POST", "/v1/chat/completions");
+        record.client_model = Some(format!("model-{n}"));
+        record.request_body = Bytes::from(format!("{{\"n\":{n}}}").into_bytes());
+        record.response = response;
+        record.error = Some(RecordedError { error_type: "t".into(), message: "m".into() });
+        record.time_to_first_byte = Some(Duration::from_micros(1234));
+        record.outcome = Outcome::Cancelled;
+        // The spool keeps microseconds, as MySQL's DATETIME(6) does.
+        record.started_at = DateTime::from_timestamp_micros(1_764_000_000_123_456).unwrap();
+        record.finished_at = DateTime::from_timestamp_micros(1_764_000_001_654_321).unwrap();
+        record
+    }
+
+    fn same(a: &RequestRecord, b: &RequestRecord) -> bool {
+        format!("{a:?}") == format!("{b:?}")
+    }
+
+    #[tokio::test]
+    async fn records_come_back_whole_and_in_order_across_restarts() {
+        let dir = temp_dir();
+        let records = [
+            sample(1, ResponseCapture::None),
+            sample(2, ResponseCapture::Body(Bytes::from_static(b"\xff not utf-8"))),
+            sample(3, ResponseCapture::Stream(vec![StreamEvent { event: Some("x".into()), data: "{}".into() }])),
+        ];
+        {
+            let (mut appender, _) = open(&dir).await.unwrap();
+            for record in &records {
+                appender.append(record).await.unwrap();
+            }
+            appender.flush().await.unwrap();
+        }
+        // A new process: a new segment for its own appends, the old one read from the start.
+        let (mut appender, mut reader) = open(&dir).await.unwrap();
+        appender.append(&sample(4, ResponseCapture::None)).await.unwrap();
+        let end = appender.flush().await.unwrap();
+        assert_eq!(end.segment, 2);
+        let (read, next) = reader.read(reader.position(), end, 100, usize::MAX).await.unwrap();
+        assert_eq!(read.len(), 4);
+        assert!(records.iter().zip(&read).all(|(a, b)| same(a, b)));
+        assert_eq!(next, end);
+
+        // Confirming deletes the old segment and survives a reopen.
+        reader.confirm(next).await.unwrap();
+        drop((appender, reader));
+        assert!(!segment_path(&dir, 1).exists());
+        let (appender, mut reader) = open(&dir).await.unwrap();
+        assert_eq!(reader.count(reader.position(), appender.position()).await.unwrap(), 0);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_frame_cut_short_by_a_crash_ends_its_segment_and_nothing_after_is_lost() {
+        let dir = temp_dir();
+        {
+            let (mut appender, _) = open(&dir).await.unwrap();
+            appender.append(&sample(1, ResponseCapture::None)).await.unwrap();
+            appender.append(&sample(2, ResponseCapture::None)).await.unwrap();
+            appender.flush().await.unwrap();
+        }
+        // kill -9 in the middle of a write: the second frame is cut in half.
+        let path = segment_path(&dir, 1);
+        let length = std::fs::metadata(&path).unwrap().len();
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        file.set_len(length - 10).unwrap();
+        drop(file);
+
+        let (mut appender, mut reader) = open(&dir).await.unwrap();
+        appender.append(&sample(3, ResponseCapture::None)).await.unwrap();
+        let end = appender.flush().await.unwrap();
+        assert_eq!(reader.count(reader.position(), end).await.unwrap(), 2, "record 1, and record 3 after the cut");
+        let (read, _) = reader.read(reader.position(), end, 100, usize::MAX).await.unwrap();
+        let models: Vec<_> = read.iter().map(|r| r.client_model.clone().unwrap()).collect();
+        assert_eq!(models, ["model-1", "model-3"]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn only_the_proxys_user_may_enter_the_spool() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = temp_dir();
+        let _spool = open(&dir).await.unwrap();
+        assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_second_process_on_the_same_directory_is_refused() {
+        let dir = temp_dir();
+        let _first = open(&dir).await.unwrap();
+        let second = open(&dir).await.err().unwrap();
+        assert!(second.to_string().contains("another running proxy"), "{second}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
