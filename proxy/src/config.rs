@@ -31,6 +31,8 @@ pub struct Config {
     /// Where the database lives, without credentials, for the banner and the log.
     pub database_display: String,
     pub max_body_bytes: usize,
+    /// Longest a client may take to send a request's headers; slower connections are closed.
+    pub client_header_timeout: Duration,
     pub log_writer: LogWriterConfig,
 }
 
@@ -57,6 +59,7 @@ impl fmt::Debug for Config {
             .field("proxy_api_keys", &format!("<{} redacted>", self.proxy_api_keys.len()))
             .field("database", &self.database_display)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("client_header_timeout", &self.client_header_timeout)
             .field("log_writer", &self.log_writer)
             .finish_non_exhaustive()
     }
@@ -126,6 +129,11 @@ impl Config {
             database: database.options,
             database_display: database.display,
             max_body_bytes: parse_positive("MAX_BODY_BYTES", get("MAX_BODY_BYTES"), 32 * 1024 * 1024)?,
+            client_header_timeout: Duration::from_secs(parse_positive(
+                "CLIENT_HEADER_TIMEOUT_SECS",
+                get("CLIENT_HEADER_TIMEOUT_SECS"),
+                30,
+            )?),
             log_writer: LogWriterConfig {
                 spool_dir: get("LOG_SPOOL_DIR").unwrap_or("spool").into(),
                 queue_capacity: parse_positive("LOG_QUEUE_CAPACITY", get("LOG_QUEUE_CAPACITY"), 10_000)?,

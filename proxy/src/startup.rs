@@ -2,13 +2,16 @@
 //! then the pooled upstream client, the lazy database pool and the log writer.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
+use axum::extract::ConnectInfo;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::GracefulShutdown;
 use sqlx::MySqlPool;
 use tokio::net::TcpListener;
+use tower::Service;
 
 use crate::client_auth::ClientAuth;
 use crate::config::Config;
@@ -96,14 +99,52 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, lets open requests finish, then drains the log queue.
+    ///
+    /// A loop of its own rather than `axum::serve`, for the limits a public endpoint needs: headers
+    /// must arrive within `CLIENT_HEADER_TIMEOUT_SECS` (a slow client cannot hold a connection
+    /// open for free) and within `MAX_HEADER_BYTES` (larger ones are answered 431).
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let listener = self.listener.tap_io(|tcp| {
+        let header_timeout = self.state.config.client_header_timeout;
+        let router = routes::router(self.state);
+        let mut builder = Builder::new(TokioExecutor::new());
+        builder.http1().timer(TokioTimer::new()).header_read_timeout(header_timeout).max_buf_size(MAX_HEADER_BYTES);
+        builder.http2().timer(TokioTimer::new());
+        let connections = GracefulShutdown::new();
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let (tcp, peer) = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        // Out of file descriptors and the like: wait, rather than spin.
+                        tracing::warn!(%error, "cannot accept a connection");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
             // Small SSE writes must leave at once, not wait for Nagle's algorithm.
             let _ = tcp.set_nodelay(true);
-        });
-        let app = routes::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+            let router = router.clone();
+            let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                router.clone().call(request.map(axum::body::Body::new))
+            });
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service).into_owned();
+            let connection = connections.watch(connection);
+            tokio::spawn(async move {
+                if let Err(error) = connection.await {
+                    tracing::debug!(%error, "connection ended with an error");
+                }
+            });
+        }
+        drop(self.listener);
+        connections.shutdown().await;
         self.writer.shutdown(Duration::from_secs(10)).await;
-        served
+        Ok(())
     }
 }
+
+/// hyper's read buffer, and so the most a request's headers may take (its minimum is 8 KiB).
+const MAX_HEADER_BYTES: usize = 64 * 1024;

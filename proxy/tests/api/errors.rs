@@ -239,3 +239,41 @@ async fn an_answer_that_never_finishes_is_cut_at_the_idle_timeout_and_recorded(p
     assert_eq!(row.outcome, "error");
     assert_eq!(row.error_type.as_deref(), Some("upstream_timeout"));
 }
+
+#[sqlx::test(migrations = false)]
+async fn a_client_that_sends_its_headers_too_slowly_is_disconnected(pool: MySqlPool) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(pool, &[("CLIENT_HEADER_TIMEOUT_SECS", "1")]).await;
+    let address = app.address.trim_start_matches("http://").to_string();
+
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    slow.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nHost: proxy\r\n").await.unwrap();
+    // ... and the rest of the headers never come.
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(5), slow.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "the connection is closed after the header timeout");
+
+    // Other clients are served meanwhile and after.
+    let response = app.post_json("/v1/chat/completions", r#"{"model":"gpt-4o","messages":[]}"#, None).await;
+    assert_eq!(response.status(), 200);
+}
+
+#[sqlx::test(migrations = false)]
+async fn headers_over_64_kib_are_refused_with_431_and_nothing_is_forwarded(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+
+    let huge = "x".repeat(100 * 1024);
+    let response = app
+        .client
+        .post(app.url("/v1/chat/completions"))
+        .header("x-huge", huge)
+        .body(r#"{"model":"gpt-4o","messages":[]}"#)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 431);
+    assert!(app.upstream.received().is_empty(), "nothing reached the upstream");
+    let ok = app.post_json("/v1/chat/completions", r#"{"model":"gpt-4o","messages":[]}"#, None).await;
+    assert_eq!(ok.status(), 200, "the proxy serves on");
+}
