@@ -2,6 +2,7 @@
 //! test (`#[sqlx::test]`, `DATABASE_URL` names the server), and a mock upstream speaking the
 //! recorded OpenAI wire format. Migrations are not pre-applied: the proxy applies them itself.
 
+mod bad_input;
 mod client_auth;
 mod conversation_storage;
 mod errors;
