@@ -29,7 +29,7 @@ pub async fn insert_message_nodes(tx: &mut Transaction<'_, MySql>, nodes: &[&Mes
                 .push_bind(&node.raw_json);
         });
         query.push(" ON DUPLICATE KEY UPDATE id = id");
-        query.build().execute(&mut **tx).await?;
+        query.build().persistent(false).execute(&mut **tx).await?;
     }
     Ok(())
 }

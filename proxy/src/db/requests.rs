@@ -52,7 +52,7 @@ pub async fn insert_request_batch(tx: &mut Transaction<'_, MySql>, rows: &[Store
                 .push_bind(r.messages_offset)
                 .push_bind(&r.response_json);
         });
-        query.build().execute(&mut **tx).await?;
+        query.build().persistent(false).execute(&mut **tx).await?;
     }
     Ok(())
 }

@@ -33,7 +33,7 @@ pub async fn add_hourly_rollup(tx: &mut Transaction<'_, MySql>, rollup: &HourlyR
              total_tokens = total_tokens + VALUES(total_tokens), cached_tokens = cached_tokens + VALUES(cached_tokens), \
              latency_us_sum = latency_us_sum + VALUES(latency_us_sum)",
         );
-        query.build().execute(&mut **tx).await?;
+        query.build().persistent(false).execute(&mut **tx).await?;
     }
     if !rollup.latency.is_empty() {
         let mut query = QueryBuilder::<MySql>::new("INSERT INTO latency_hourly (hour, bucket, requests) ");
@@ -41,7 +41,7 @@ pub async fn add_hourly_rollup(tx: &mut Transaction<'_, MySql>, rollup: &HourlyR
             row.push_bind(hour.naive_utc()).push_bind(*bucket).push_bind(*count);
         });
         query.push(" ON DUPLICATE KEY UPDATE requests = requests + VALUES(requests)");
-        query.build().execute(&mut **tx).await?;
+        query.build().persistent(false).execute(&mut **tx).await?;
     }
     Ok(())
 }
