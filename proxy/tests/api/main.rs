@@ -13,6 +13,7 @@ mod mock_upstream;
 mod no_lost_records;
 mod openai_sdk;
 mod service_endpoints;
+mod soak;
 mod stack;
 mod startup;
 mod streaming;

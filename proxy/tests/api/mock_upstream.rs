@@ -23,6 +23,8 @@ pub struct ReceivedRequest {
 #[derive(Default)]
 struct Shared {
     received: Mutex<Vec<ReceivedRequest>>,
+    /// Off for long runs (the soak), where keeping every body would fill the memory.
+    forget_requests: std::sync::atomic::AtomicBool,
     streams_dropped: AtomicUsize,
     dropped: Notify,
 }
@@ -82,6 +84,11 @@ impl MockUpstream {
         mock
     }
 
+    /// Stops keeping what the mock receives ([`MockUpstream::received`] stays as it is).
+    pub fn forget_requests(&self) {
+        self.shared.forget_requests.store(true, Ordering::Relaxed);
+    }
+
     pub fn received(&self) -> Vec<ReceivedRequest> {
         self.shared.received.lock().unwrap().clone()
     }
@@ -103,12 +110,14 @@ impl MockUpstream {
     }
 
     async fn handle(&self, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-        self.shared.received.lock().unwrap().push(ReceivedRequest {
-            method: method.clone(),
-            path_and_query: uri.path_and_query().map(|p| p.to_string()).unwrap_or_default(),
-            headers: headers.clone(),
-            body: body.clone(),
-        });
+        if !self.shared.forget_requests.load(Ordering::Relaxed) {
+            self.shared.received.lock().unwrap().push(ReceivedRequest {
+                method: method.clone(),
+                path_and_query: uri.path_and_query().map(|p| p.to_string()).unwrap_or_default(),
+                headers: headers.clone(),
+                body: body.clone(),
+            });
+        }
         let request: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
         let wants_usage = request["stream_options"]["include_usage"] == true;
         let scenario = headers.get("x-mock-scenario").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
