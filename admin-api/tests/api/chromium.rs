@@ -176,14 +176,26 @@ impl Browser {
         values
     }
 
+    /// The first element matching `css`, once there is one (the SPA renders after its WASM loads).
+    pub async fn element(&self, css: &str) -> fantoccini::elements::Element {
+        let found = self.client.wait().at_most(PATIENCE).for_element(Locator::Css(css)).await;
+        match found {
+            Ok(element) => element,
+            Err(error) => {
+                self.screenshot("failure").await;
+                panic!("`{css}` never appeared on {}: {error}", self.path_and_query().await);
+            }
+        }
+    }
+
     pub async fn fill(&self, css: &str, value: &str) {
-        let input = self.client.find(Locator::Css(css)).await.unwrap();
+        let input = self.element(css).await;
         input.clear().await.unwrap();
         input.send_keys(value).await.unwrap();
     }
 
     pub async fn click(&self, css: &str) {
-        self.client.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
+        self.element(css).await.click().await.unwrap();
     }
 
     pub async fn screenshot(&self, name: &str) {
