@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and browser-testing admin-web needs, each only when missing:
 # the wasm32 target, trunk and wasm-bindgen-cli at the versions admin-web pins, wasm-opt from
-# npm's binaryen (Debian's binaryen 108 produces broken modules), Chromium and ChromeDriver.
+# npm's binaryen (Debian's binaryen 108 produces broken modules), Chromium, ChromeDriver and a CJK font.
 # Prints the directory to put on PATH for wasm-opt. With --no-browser, only what building needs.
 set -euo pipefail
 
@@ -42,6 +42,13 @@ if [ $browser = yes ] && { ! command -v chromium >/dev/null || ! command -v chro
   log "installing chromium and chromium-driver"
   apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
+# A CJK font, so the screenshots of the 简体中文 pages show characters rather than boxes.
+if [ $browser = yes ] && [ ! -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then
+  log "installing fonts-wqy-microhei"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null \
+    || { apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null; }
 fi
 
 echo "$TOOLS_DIR/node_modules/.bin"
