@@ -27,6 +27,24 @@ pub async fn spawn_app(pool: MySqlPool) -> TestApp {
     spawn_app_with(pool, &[]).await
 }
 
+/// A port nothing listens on right now, for a process that must be told its port in advance.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Records waiting in the spool of the proxy at `base`, from its `/health`; `None` when it does not answer.
+pub async fn spooled(base: &str) -> Option<u64> {
+    let health = reqwest::get(format!("{base}/health")).await;
+    let health: serde_json::Value = match health {
+        Ok(response) => response.json().await.ok()?,
+        Err(error) => {
+            eprintln!("/health of {base}: {error:?}");
+            return None;
+        }
+    };
+    health["log_writer"]["spooled"].as_u64()
+}
+
 /// A fresh directory for a spool, under the system's temp dir.
 pub fn temp_spool_dir() -> std::path::PathBuf {
     std::env::temp_dir().join(format!("tokenslipper-test-spool-{}", uuid::Uuid::now_v7()))

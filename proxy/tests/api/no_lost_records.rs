@@ -12,11 +12,8 @@ use sqlx::mysql::MySqlPoolOptions;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+use crate::helpers::{free_port, spooled};
 use crate::mock_upstream::MockUpstream;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 /// A MariaDB server in a directory of its own, which the test can stop and start again.
 struct PrivateMariaDb {
@@ -115,18 +112,6 @@ async fn stop_proxy(mut proxy: Child) {
     assert!(status.success(), "clean exit on SIGTERM with MySQL down: {status}");
 }
 
-async fn spooled(client: &reqwest::Client, base: &str) -> Option<u64> {
-    let health = client.get(format!("{base}/health")).send().await;
-    let health: serde_json::Value = match health {
-        Ok(response) => response.json().await.ok()?,
-        Err(error) => {
-            eprintln!("no_lost_records: /health: {error:?}");
-            return None;
-        }
-    };
-    health["log_writer"]["spooled"].as_u64()
-}
-
 #[tokio::test]
 async fn with_mysql_stopped_for_30_s_and_the_proxy_restarted_meanwhile_every_served_request_has_one_row() {
     let workdir = std::env::temp_dir().join(format!("tokenslipper-no-loss-{}", uuid::Uuid::now_v7()));
@@ -160,19 +145,18 @@ async fn with_mysql_stopped_for_30_s_and_the_proxy_restarted_meanwhile_every_ser
             }
         }));
     }
-    let client = reqwest::Client::new();
 
     tokio::time::sleep(Duration::from_secs(2)).await;
     db.stop().await;
     let stopped_at = tokio::time::Instant::now();
     tokio::time::sleep(Duration::from_secs(10)).await;
-    let waiting = spooled(&client, &base).await.unwrap();
+    let waiting = spooled(&base).await.unwrap();
     assert!(waiting > 0, "with MySQL down, records wait in the spool");
 
     // Halfway: a graceful restart of the proxy while MySQL is still down.
     stop_proxy(proxy).await;
     proxy = start_proxy(port, &upstream, &db.url("tokenslipper"), &spool).await;
-    let after_restart = spooled(&client, &base).await.unwrap();
+    let after_restart = spooled(&base).await.unwrap();
     assert!(after_restart >= waiting, "the new process finds the old one's records: {after_restart} < {waiting}");
 
     tokio::time::sleep(Duration::from_secs(30).saturating_sub(stopped_at.elapsed())).await;
@@ -186,7 +170,7 @@ async fn with_mysql_stopped_for_30_s_and_the_proxy_restarted_meanwhile_every_ser
     // The writer catches up: nothing waits in the spool any more.
     let mut left = None;
     for _ in 0..300 {
-        left = spooled(&client, &base).await;
+        left = spooled(&base).await;
         if left == Some(0) {
             break;
         }

@@ -13,6 +13,7 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
+use crate::helpers::{free_port, spooled};
 use crate::mock_upstream::MockUpstream;
 
 /// Resident memory in KiB and open descriptors of a process, from /proc.
@@ -21,12 +22,6 @@ fn sample(pid: u32) -> (u64, usize) {
     let rss = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).unwrap().trim().trim_end_matches(" kB");
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count();
     (rss.parse().unwrap(), fds)
-}
-
-/// Records waiting in the proxy's spool, from `/health`.
-async fn spooled(base: &str) -> u64 {
-    let health: serde_json::Value = reqwest::get(format!("{base}/health")).await.unwrap().json().await.unwrap();
-    health["log_writer"]["spooled"].as_u64().unwrap()
 }
 
 fn median(values: &mut [u64]) -> u64 {
@@ -44,7 +39,7 @@ async fn soak(pool_options: MySqlPoolOptions, database: MySqlConnectOptions) {
     let pause = Duration::from_micros(8 * 1_000_000 / rate.max(1));
     let upstream = MockUpstream::start().await;
     upstream.forget_requests();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     let mut proxy = Command::new(env!("CARGO_BIN_EXE_tokenslipper-proxy"))
         .env_clear()
         .env("PROXY_HOST", "127.0.0.1")
@@ -122,7 +117,7 @@ async fn soak(pool_options: MySqlPoolOptions, database: MySqlConnectOptions) {
         tokio::time::sleep(Duration::from_secs(5)).await;
         let (rss, fds) = sample(pid);
         let requests = sent.lock().unwrap().len();
-        let spooled = spooled(&base).await;
+        let spooled = spooled(&base).await.unwrap();
         eprintln!(
             "soak: {:>4} s  {requests:>7} requests  RSS {rss:>6} KiB  {fds:>4} fds  {spooled:>6} waiting in the spool",
             started.elapsed().as_secs()
@@ -136,7 +131,7 @@ async fn soak(pool_options: MySqlPoolOptions, database: MySqlConnectOptions) {
 
     // Let the writer catch up, then a graceful stop.
     let caught_up = Instant::now();
-    while spooled(&base).await > 0 {
+    while spooled(&base).await.unwrap() > 0 {
         assert!(caught_up.elapsed() < Duration::from_secs(600), "the writer does not catch up");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

@@ -15,16 +15,14 @@ use tokio::process::Command;
 #[path = "../../../admin-api/tests/api/chromium.rs"]
 mod chromium;
 
+use crate::helpers::free_port;
 use crate::mock_upstream::MockUpstream;
+use crate::openai_sdk::{run_openai_sdk, SDK_CALL_ENDPOINTS};
 use chromium::Browser;
 
 const UPSTREAM_KEY: &str = "sk-upstream-stack-secret-31cc";
 const CLIENT_KEY: &str = "sk-client-stack-secret-42dd";
 const ADMIN_TOKEN: &str = "admin-stack-token-0123456789abcdef";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 /// The port in a banner line such as `  Proxy:      http://127.0.0.1:41531  (OpenAI base URL: …)`.
 fn banner_port(line: &str, label: &str) -> Option<u16> {
@@ -153,18 +151,7 @@ async fn the_stack_started_by_run_local_records_every_sdk_call_and_shows_it_in_t
     let mut stack = Stack::start(&upstream, db_port, &workdir).await;
 
     // The application's view: the official SDK, as any OpenAI client would use the proxy.
-    let sdk = Command::new("python3")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/openai_sdk_client.py"))
-        .args([&format!("http://127.0.0.1:{}/v1", stack.proxy_port), CLIENT_KEY])
-        .output()
-        .await
-        .unwrap();
-    assert!(sdk.status.success(), "SDK run failed: {}", String::from_utf8_lossy(&sdk.stderr));
-    let result: Value = serde_json::from_slice(&sdk.stdout).unwrap();
-    assert_eq!((&result["chat_text"], &result["stream_text"]), (&json!("Olá!"), &json!("Olá!")));
-    assert_eq!(result["tool_name"], "weather");
-    assert_eq!(result["completion_text"], "Hello, world");
-    assert_eq!(result["embedding_length"], 3);
+    run_openai_sdk(&format!("http://127.0.0.1:{}/v1", stack.proxy_port), CLIENT_KEY).await;
 
     // The records, through the admin API: all six calls, once each (the writer flushes within a second).
     let mut listed = Value::Null;
@@ -179,17 +166,7 @@ async fn the_stack_started_by_run_local_records_every_sdk_call_and_shows_it_in_t
     let items = listed["items"].as_array().unwrap();
     // Newest first; the SDK made the calls in this order.
     let endpoints: Vec<&str> = items.iter().rev().map(|i| i["endpoint"].as_str().unwrap()).collect();
-    assert_eq!(
-        endpoints,
-        [
-            "/v1/chat/completions",
-            "/v1/chat/completions",
-            "/v1/chat/completions",
-            "/v1/completions",
-            "/v1/embeddings",
-            "/v1/models"
-        ]
-    );
+    assert_eq!(endpoints, SDK_CALL_ENDPOINTS);
     assert!(items.iter().all(|i| i["httpStatus"] == 200), "{listed}");
     let mut details = Vec::new();
     for item in items.iter().rev() {
