@@ -38,7 +38,7 @@ struct Shared {
     /// Records in the spool that MySQL does not hold yet (found at start, appended since, minus stored).
     spooled: AtomicU64,
     /// More spooled records than this means MySQL is not keeping up.
-    backlog_limit: AtomicU64,
+    backlog_limit: u64,
     /// Records the database refused even when written alone.
     rejected: AtomicU64,
     migrated: AtomicBool,
@@ -146,7 +146,7 @@ impl LogSender {
             last_database_error: self.shared.database_error.lock().unwrap().clone(),
             falling_behind: dropped_recently
                 || queued * 10 > capacity * 9
-                || self.shared.spooled.load(Ordering::Relaxed) > self.shared.backlog_limit.load(Ordering::Relaxed),
+                || self.shared.spooled.load(Ordering::Relaxed) > self.shared.backlog_limit,
         }
     }
 }
@@ -162,21 +162,23 @@ impl LogWriter {
     /// Opens the spool in `config.spool_dir` and starts both tasks. Records a previous process left
     /// in the spool are written to MySQL first.
     pub async fn start(pool: MySqlPool, config: LogWriterConfig) -> std::io::Result<Self> {
-        let (appender, mut reader) = spool::open(&config.spool_dir).await?;
-        let shared = Arc::new(Shared::default());
-        let backlog = reader.count(reader.position(), appender.position()).await?;
-        if backlog > 0 {
-            tracing::info!(records = backlog, dir = %config.spool_dir.display(), "spool: records from before this start wait for MySQL");
-        }
-        shared.spooled.store(backlog, Ordering::Relaxed);
-        shared.backlog_limit.store(2 * config.batch_max_rows as u64, Ordering::Relaxed);
+        let (appender, reader) = spool::open(&config.spool_dir).await?;
+        let shared = Arc::new(Shared { backlog_limit: 2 * config.batch_max_rows as u64, ..Shared::default() });
+        let backlog_end = appender.position();
         let (commands, receiver) = mpsc::channel(config.queue_capacity);
         let (flushed, flushed_to) = watch::channel(appender.position());
         let (flush_requests, flush_requests_rx) = mpsc::unbounded_channel();
         let journal = Journal { appender, config: config.clone(), shared: shared.clone(), flushed, flush_requests };
         let journal = tokio::spawn(journal.run(receiver));
-        let store =
-            Store { pool, config, shared: shared.clone(), known_nodes: HashSet::new(), reader, was_down: false };
+        let store = Store {
+            pool,
+            config,
+            shared: shared.clone(),
+            known_nodes: HashSet::new(),
+            reader,
+            backlog_end,
+            was_down: false,
+        };
         let store = tokio::spawn(store.run(flushed_to, flush_requests_rx));
         Ok(LogWriter { sender: LogSender { commands, shared }, journal, store })
     }
@@ -295,6 +297,8 @@ struct Store {
     shared: Arc<Shared>,
     known_nodes: HashSet<NodeId>,
     reader: SpoolReader,
+    /// Where the records an earlier process left end (this process appends after it).
+    backlog_end: Position,
     /// Set while MySQL refuses writes, to log the outage and the recovery once each.
     was_down: bool,
 }
@@ -305,6 +309,16 @@ impl Store {
         mut flushed: watch::Receiver<Position>,
         mut flush_requests: mpsc::UnboundedReceiver<(Position, oneshot::Sender<()>)>,
     ) {
+        // Counted here, not at start, so that a long backlog does not hold up serving. Only this
+        // task takes records off the spool, so the count cannot race its own progress.
+        match self.reader.count(self.reader.position(), self.backlog_end).await {
+            Ok(0) => {}
+            Ok(backlog) => {
+                self.shared.spooled.fetch_add(backlog, Ordering::Relaxed);
+                tracing::info!(records = backlog, "spool: records from before this start wait for MySQL");
+            }
+            Err(error) => tracing::warn!(%error, "spool: cannot count the records from before this start"),
+        }
         self.migrate_once().await;
         let mut waiting: Vec<(Position, oneshot::Sender<()>)> = Vec::new();
         loop {
@@ -357,7 +371,11 @@ impl Store {
                 // MySQL holds the rows; on a restart they would be offered again and skipped as present.
                 tracing::error!(%error, "spool: cannot record the confirmed position");
             }
-            self.shared.spooled.fetch_sub(count.min(self.shared.spooled.load(Ordering::Relaxed)), Ordering::Relaxed);
+            // Saturating: if the backlog could not be counted, the figure is low, never wrapped.
+            let _ = self
+                .shared
+                .spooled
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| Some(n.saturating_sub(count)));
             if next == from {
                 break;
             }

@@ -156,7 +156,15 @@ async fn with_mysql_stopped_for_30_s_and_the_proxy_restarted_meanwhile_every_ser
     // Halfway: a graceful restart of the proxy while MySQL is still down.
     stop_proxy(proxy).await;
     proxy = start_proxy(port, &upstream, &db.url("tokenslipper"), &spool).await;
-    let after_restart = spooled(&base).await.unwrap();
+    // The new process counts what it found in the background; give it a moment.
+    let mut after_restart = 0;
+    for _ in 0..100 {
+        after_restart = spooled(&base).await.unwrap();
+        if after_restart >= waiting {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert!(after_restart >= waiting, "the new process finds the old one's records: {after_restart} < {waiting}");
 
     tokio::time::sleep(Duration::from_secs(30).saturating_sub(stopped_at.elapsed())).await;
