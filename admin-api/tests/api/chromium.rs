@@ -109,59 +109,67 @@ impl Browser {
         }
     }
 
-    /// Waits until `check` holds for the text of the first element matching `css`.
-    pub async fn wait_text(&self, css: &str, what: &str, check: impl Fn(&str) -> bool) -> String {
+    /// Asks `probe` every 50 ms until it answers `Ok`; past [`PATIENCE`] the test fails with the
+    /// last `Err`, the page's address and a screenshot.
+    async fn poll<T, F, Fut>(&self, what: &str, mut probe: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, String>>,
+    {
         let deadline = tokio::time::Instant::now() + PATIENCE;
-        let mut last = None;
         loop {
-            if let Ok(element) = self.client.find(Locator::Css(css)).await {
-                if let Ok(text) = element.text().await {
-                    if check(&text) {
-                        return text;
-                    }
-                    last = Some(text);
-                }
-            }
+            let last = match probe().await {
+                Ok(value) => return value,
+                Err(last) => last,
+            };
             if tokio::time::Instant::now() > deadline {
                 self.screenshot("failure").await;
-                panic!(
-                    "{what}: `{css}` on {} never matched; last text {last:?} (screenshot: failure.png)",
-                    self.path_and_query().await
-                );
+                panic!("{what}: {last}, on {} (screenshot: failure.png)", self.path_and_query().await);
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Waits until `check` holds for the text of the first element matching `css`.
+    pub async fn wait_text(&self, css: &str, what: &str, check: impl Fn(&str) -> bool) -> String {
+        let check = &check;
+        self.poll(what, || async move {
+            let element = self.client.find(Locator::Css(css)).await.map_err(|_| format!("no `{css}`"))?;
+            let text = element.text().await.map_err(|e| format!("`{css}` has no text: {e}"))?;
+            if check(&text) {
+                Ok(text)
+            } else {
+                Err(format!("`{css}` shows {text:?}"))
+            }
+        })
+        .await
     }
 
     /// Waits until the URL's path and query satisfy `check`.
     pub async fn wait_url(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        loop {
+        let check = &check;
+        self.poll(what, || async move {
             let here = self.path_and_query().await;
             if check(&here) {
-                return here;
+                Ok(here)
+            } else {
+                Err(format!("the address stayed {here}"))
             }
-            if tokio::time::Instant::now() > deadline {
-                panic!("{what}: the URL stayed {here}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        })
+        .await
     }
 
     /// Waits until exactly `count` elements match `css`.
     pub async fn wait_count(&self, css: &str, count: usize, what: &str) {
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        loop {
+        self.poll(what, || async move {
             let found = self.client.find_all(Locator::Css(css)).await.map(|all| all.len()).unwrap_or(0);
             if found == count {
-                return;
+                Ok(())
+            } else {
+                Err(format!("{found} elements match `{css}`, not {count}"))
             }
-            if tokio::time::Instant::now() > deadline {
-                self.screenshot("failure").await;
-                panic!("{what}: {found} elements match `{css}` on {}, not {count}", self.path_and_query().await);
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        })
+        .await
     }
 
     pub async fn text_of(&self, css: &str) -> String {
