@@ -3,6 +3,7 @@
 # empty password, and that database ${DB_NAME:-test} exists. When nothing answers, it starts a private
 # MariaDB (installing Debian's mariadb-server first if needed) with its data under
 # ${TOKENSLIPPER_DB_DIR:-$HOME/.cache/tokenslipper-mariadb}. Safe to run again: a running server is reused.
+# Prints the process id of a server it started (nothing when one was running), for callers that stop it.
 set -euo pipefail
 
 port=${DB_PORT:-3306}
@@ -28,8 +29,10 @@ if ! answers; then
   nohup mariadbd --no-defaults --datadir="$datadir" --socket="$datadir/mariadb.sock" --port="$port" \
     --bind-address=127.0.0.1 --user="$(id -un)" --character-set-server=utf8mb4 \
     --collation-server=utf8mb4_unicode_ci --max-connections=500 >"$datadir/mariadb.log" 2>&1 &
+  started=$!
   for _ in $(seq 1 60); do answers && break; sleep 0.5; done
   answers || { echo "ensure-mariadb: MariaDB did not start; see $datadir/mariadb.log" >&2; exit 1; }
+  echo "$started"
 fi
 
 mariadb --protocol=tcp -h127.0.0.1 -P"$port" -uroot \

@@ -39,8 +39,6 @@ else
   db_port=$(setting DB_PORT 3306) db_name=$(setting DB_NAME tokenslipper)
 fi
 
-answers() { mariadb-admin --protocol=tcp -h127.0.0.1 -P"$db_port" -uroot --connect-timeout=2 ping >/dev/null 2>&1; }
-
 started_db=""
 case "$db_host" in 127.0.0.1 | localhost) local_db=yes ;; *) local_db=no ;; esac
 if [ "$(setting LOCAL_MARIADB auto)" = auto ] && [ $local_db = yes ] && command -v mariadbd >/dev/null \
@@ -50,23 +48,11 @@ if [ "$(setting LOCAL_MARIADB auto)" = auto ] && [ $local_db = yes ] && command 
   mkdir -p "$datadir"
   datadir=$(cd "$datadir" && pwd)
   say "nothing answers on 127.0.0.1:$db_port: starting a private MariaDB (data in $datadir)"
-  if [ ! -d "$datadir/mysql" ]; then
-    mariadb-install-db --no-defaults --user="$(id -un)" --datadir="$datadir" --auth-root-authentication-method=normal \
-      --skip-test-db >"$datadir/install.log" 2>&1 || { cat "$datadir/install.log" >&2; exit 1; }
-  fi
-  # --no-defaults keeps a system my.cnf out; the charset flags make utf8mb4 the server default.
-  mariadbd --no-defaults --datadir="$datadir" --socket="$datadir/mariadb.sock" --port="$db_port" \
-    --bind-address=127.0.0.1 --user="$(id -un)" --character-set-server=utf8mb4 \
-    --collation-server=utf8mb4_unicode_ci >"$datadir/mariadb.log" 2>&1 &
-  started_db=$!
-  for _ in $(seq 1 60); do answers && break; sleep 0.5; done
-  answers || die "the private MariaDB did not start; see $datadir/mariadb.log"
-  sql="CREATE DATABASE IF NOT EXISTS \`$db_name\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"
+  started_db=$(DB_PORT=$db_port DB_NAME=$db_name TOKENSLIPPER_DB_DIR=$datadir scripts/ensure-mariadb.sh)
   if [ "$db_user" != root ]; then
-    sql+="CREATE USER IF NOT EXISTS '$db_user'@'%' IDENTIFIED BY '$db_password';"
-    sql+="GRANT ALL ON \`$db_name\`.* TO '$db_user'@'%';"
+    mariadb --protocol=tcp -h127.0.0.1 -P"$db_port" -uroot -e "CREATE USER IF NOT EXISTS '$db_user'@'%' \
+      IDENTIFIED BY '$db_password'; GRANT ALL ON \`$db_name\`.* TO '$db_user'@'%';"
   fi
-  mariadb --protocol=tcp -h127.0.0.1 -P"$db_port" -uroot -e "$sql"
 fi
 
 pids=()
@@ -78,7 +64,7 @@ stop_all() {
   if [ -n "$started_db" ]; then
     say "stopping the private MariaDB"
     kill -TERM "$started_db" 2>/dev/null || true
-    wait "$started_db" 2>/dev/null || true
+    while kill -0 "$started_db" 2>/dev/null; do sleep 0.2; done
   fi
 }
 trap 'stop_all; exit 130' INT

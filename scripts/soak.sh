@@ -9,5 +9,5 @@ cd "$(dirname "$0")/.."
 
 export DB_PORT=${DB_PORT:-3306}
 export DATABASE_URL=${DATABASE_URL:-mysql://root@127.0.0.1:$DB_PORT/test}
-scripts/ensure-mariadb.sh
+scripts/ensure-mariadb.sh >/dev/null
 SOAK_SECS=${SOAK_SECS:-600} cargo test --release --locked -p proxy --test api soak::soak -- --ignored --nocapture

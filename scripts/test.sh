@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 export DB_PORT=${DB_PORT:-3306}
 export DATABASE_URL=${DATABASE_URL:-mysql://root@127.0.0.1:$DB_PORT/test}
-scripts/ensure-mariadb.sh
+scripts/ensure-mariadb.sh >/dev/null
 
 if ! python3 -c 'import openai' 2>/dev/null; then
   echo "test.sh: installing the openai Python SDK" >&2
