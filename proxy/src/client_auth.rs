@@ -1,5 +1,7 @@
 //! Client keys, checked when `VERIFY_CLIENT_AUTH` is on. Keys are compared as SHA-256 digests in
 //! constant time, so neither a key's length nor its first differing byte shows in the timing.
+//! A request made with a key is recorded with the key's label, `key-` and the first 8 hex digits of
+//! its SHA-256: enough to tell keys apart in cost reports, useless for calling the API.
 
 use axum::http::HeaderMap;
 use sha2::{Digest, Sha256};
@@ -17,16 +19,40 @@ impl ClientAuth {
     }
 
     pub fn allows(&self, headers: &HeaderMap) -> bool {
+        self.check(headers) != Access::Refused
+    }
+
+    pub fn check(&self, headers: &HeaderMap) -> Access {
         let Some(accepted) = &self.accepted else {
-            return true;
+            return Access::Open;
         };
         let Some(key) = bearer_token(headers) else {
-            return false;
+            return Access::Refused;
         };
         let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
         // Look at every accepted key, whatever matched, so the count of keys tried does not leak either.
-        accepted.iter().fold(false, |found, candidate| found | constant_time_eq(candidate, &digest))
+        if accepted.iter().fold(false, |found, candidate| found | constant_time_eq(candidate, &digest)) {
+            Access::Key { label: label_of(&digest) }
+        } else {
+            Access::Refused
+        }
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// Client authentication is off.
+    Open,
+    /// An accepted key, by its label.
+    Key {
+        label: String,
+    },
+    Refused,
+}
+
+fn label_of(digest: &[u8; 32]) -> String {
+    let hex: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    format!("key-{hex}")
 }
 
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {
@@ -57,6 +83,16 @@ mod tests {
         assert!(!auth.allows(&headers("Bearer k3")));
         assert!(!auth.allows(&headers("Basic k1")));
         assert!(!auth.allows(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn an_accepted_key_is_known_by_its_label_only() {
+        let auth = ClientAuth::new(true, &["sk-team-a".into()]);
+        // printf %s sk-team-a | sha256sum | cut -c1-8
+        let expected = format!("key-{}", &format!("{:x}", Sha256::digest(b"sk-team-a"))[..8]);
+        assert_eq!(auth.check(&headers("Bearer sk-team-a")), Access::Key { label: expected.clone() });
+        assert!(!expected.contains("team"));
+        assert_eq!(ClientAuth::new(false, &[]).check(&headers("Bearer sk-team-a")), Access::Open);
     }
 
     #[test]

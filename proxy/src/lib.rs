@@ -19,5 +19,6 @@ pub mod sse;
 pub mod startup;
 pub mod stored_request;
 pub mod telemetry;
+pub mod token_estimate;
 pub mod upstream;
 pub mod usage_chunk;

@@ -73,6 +73,8 @@ pub struct RequestRecord {
     pub time_to_first_byte: Option<Duration>,
     pub client_ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The label of the client key (see `client_auth`), when client authentication is on.
+    pub client_key: Option<String>,
     /// The body as the client sent it.
     pub request_body: Bytes,
     pub response: ResponseCapture,
@@ -105,6 +107,7 @@ impl RequestRecord {
             time_to_first_byte: None,
             client_ip: None,
             user_agent: None,
+            client_key: None,
             request_body: Bytes::new(),
             response: ResponseCapture::None,
         }

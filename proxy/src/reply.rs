@@ -9,36 +9,55 @@ use serde_json::{json, Map, Value};
 
 use crate::record::{ResponseCapture, StreamEvent};
 
-/// Token counts as the upstream reported them.
+/// Token counts as the upstream reported them, in OpenAI's sense: `prompt_tokens` includes the
+/// cached and the cache-written tokens.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {
     pub prompt_tokens: Option<i64>,
     pub completion_tokens: Option<i64>,
     pub total_tokens: Option<i64>,
+    /// Input read from the prompt cache.
     pub cached_tokens: Option<i64>,
+    /// Input written to the prompt cache (priced above plain input by Anthropic).
+    pub cache_write_tokens: Option<i64>,
 }
 
 impl Usage {
-    /// Reads OpenAI chat/completions/embeddings usage and the Responses API / Anthropic naming.
+    /// Reads OpenAI chat/completions/embeddings usage, the Responses API's naming and Anthropic's
+    /// (`input_tokens` there excludes `cache_read_input_tokens` and `cache_creation_input_tokens`,
+    /// so they are added back).
     pub fn from_json(usage: &Value) -> Option<Usage> {
         let usage = usage.as_object()?;
         let int = |key: &str| usage.get(key).and_then(Value::as_i64);
-        let prompt = int("prompt_tokens").or_else(|| int("input_tokens"));
+        let details = usage.get("prompt_tokens_details").or_else(|| usage.get("input_tokens_details"));
+        let detail = |key: &str| details.and_then(|d| d.get(key)).and_then(Value::as_i64);
+        let anthropic_read = int("cache_read_input_tokens");
+        let anthropic_write = int("cache_creation_input_tokens");
+        let cached = detail("cached_tokens").or(anthropic_read);
+        let cache_write = detail("cache_write_tokens").or(anthropic_write);
+        let prompt = match (int("prompt_tokens"), int("input_tokens")) {
+            (Some(prompt), _) => Some(prompt),
+            // Anthropic's counts: the three input kinds are disjoint.
+            (None, Some(input)) if details.is_none() => {
+                Some(input + anthropic_read.unwrap_or(0) + anthropic_write.unwrap_or(0))
+            }
+            (None, input) => input,
+        };
         let completion = int("completion_tokens").or_else(|| int("output_tokens"));
         let total = int("total_tokens").or(match (prompt, completion) {
             (Some(p), Some(c)) => Some(p + c),
             _ => None,
         });
-        let cached = usage
-            .get("prompt_tokens_details")
-            .or_else(|| usage.get("input_tokens_details"))
-            .and_then(|d| d.get("cached_tokens"))
-            .and_then(Value::as_i64)
-            .or_else(|| int("cache_read_input_tokens"));
         if prompt.is_none() && completion.is_none() && total.is_none() {
             return None;
         }
-        Some(Usage { prompt_tokens: prompt, completion_tokens: completion, total_tokens: total, cached_tokens: cached })
+        Some(Usage {
+            prompt_tokens: prompt,
+            completion_tokens: completion,
+            total_tokens: total,
+            cached_tokens: cached,
+            cache_write_tokens: cache_write,
+        })
     }
 }
 
@@ -306,7 +325,8 @@ mod tests {
                 prompt_tokens: Some(61),
                 completion_tokens: Some(16),
                 total_tokens: Some(77),
-                cached_tokens: Some(3)
+                cached_tokens: Some(3),
+                cache_write_tokens: None,
             })
         );
         let object: Value = serde_json::from_slice(&reply.response_json.unwrap()).unwrap();
@@ -335,6 +355,37 @@ mod tests {
         ]));
         assert_eq!(reply.text.as_deref(), Some("Par"));
         assert_eq!(reply.error.unwrap().error_type, "overloaded_error");
+    }
+
+    #[test]
+    fn cache_reads_and_writes_are_read_in_every_naming() {
+        let openai = Usage::from_json(&json!({"prompt_tokens": 1200, "completion_tokens": 10,
+            "prompt_tokens_details": {"cached_tokens": 1024, "cache_write_tokens": 100}}))
+        .unwrap();
+        assert_eq!(
+            (openai.prompt_tokens, openai.cached_tokens, openai.cache_write_tokens),
+            (Some(1200), Some(1024), Some(100))
+        );
+        assert_eq!(openai.total_tokens, Some(1210));
+        let responses = Usage::from_json(&json!({"input_tokens": 8438, "output_tokens": 5,
+            "input_tokens_details": {"cached_tokens": 8000, "cache_write_tokens": 0}}))
+        .unwrap();
+        assert_eq!((responses.prompt_tokens, responses.cached_tokens), (Some(8438), Some(8000)));
+        // Anthropic: input_tokens counts only the uncached part.
+        let anthropic = Usage::from_json(&json!({"input_tokens": 502, "cache_creation_input_tokens": 2000,
+            "cache_read_input_tokens": 6000, "output_tokens": 4}))
+        .unwrap();
+        assert_eq!(anthropic.prompt_tokens, Some(8502));
+        assert_eq!((anthropic.cached_tokens, anthropic.cache_write_tokens), (Some(6000), Some(2000)));
+        assert_eq!(anthropic.total_tokens, Some(8506));
+        // OpenAI-shaped counts with Anthropic's extra fields (as some gateways send): prompt already includes them.
+        let gateway = Usage::from_json(&json!({"prompt_tokens": 8502, "completion_tokens": 4,
+            "cache_creation_input_tokens": 2000, "cache_read_input_tokens": 6000}))
+        .unwrap();
+        assert_eq!(
+            (gateway.prompt_tokens, gateway.cached_tokens, gateway.cache_write_tokens),
+            (Some(8502), Some(6000), Some(2000))
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Per-hour aggregates of a batch of rows, added to `usage_hourly` and `latency_hourly` in the same
-//! transaction as the rows themselves, so the aggregates always count exactly the stored requests.
+//! Per-hour aggregates of a batch of rows, added to `usage_hourly`, `latency_hourly` and
+//! `billing_hourly` in the same transaction as the rows themselves, so the aggregates always count
+//! exactly the stored requests.
 
 use std::collections::BTreeMap;
 
@@ -27,10 +28,31 @@ pub struct UsageSums {
     pub latency_us_sum: i64,
 }
 
+/// Everything cost reports group by; see `billing_hourly`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct BillingKey {
+    pub hour: DateTime<Utc>,
+    pub client_model: String,
+    pub upstream_model: String,
+    pub usage_source: &'static str,
+    pub endpoint: String,
+    pub client_key: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BillingSums {
+    pub requests: i64,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub cached_tokens: i64,
+    pub cache_write_tokens: i64,
+}
+
 #[derive(Debug, Default)]
 pub struct HourlyRollup {
     pub usage: BTreeMap<UsageKey, UsageSums>,
     pub latency: BTreeMap<(DateTime<Utc>, i16), i64>,
+    pub billing: BTreeMap<BillingKey, BillingSums>,
 }
 
 /// The histogram bucket of a latency: eight per doubling. The admin API computes the same in SQL
@@ -64,6 +86,22 @@ impl HourlyRollup {
             sums.cached_tokens += row.cached_tokens.unwrap_or(0);
             sums.latency_us_sum += row.latency_us;
             *rollup.latency.entry((hour, latency_bucket(row.latency_us))).or_default() += 1;
+            let billing = rollup
+                .billing
+                .entry(BillingKey {
+                    hour,
+                    client_model: row.client_model.clone().unwrap_or_default(),
+                    upstream_model: row.upstream_model.clone().unwrap_or_default(),
+                    usage_source: row.usage_source,
+                    endpoint: row.endpoint.clone(),
+                    client_key: row.client_key.clone().unwrap_or_default(),
+                })
+                .or_default();
+            billing.requests += 1;
+            billing.prompt_tokens += row.prompt_tokens.unwrap_or(0);
+            billing.completion_tokens += row.completion_tokens.unwrap_or(0);
+            billing.cached_tokens += row.cached_tokens.unwrap_or(0);
+            billing.cache_write_tokens += row.cache_write_tokens.unwrap_or(0);
         }
         rollup
     }

@@ -307,6 +307,9 @@ struct Meta {
     time_to_first_byte_us: Option<u64>,
     client_ip: Option<String>,
     user_agent: Option<String>,
+    /// Absent in frames written before client keys were recorded.
+    #[serde(default)]
+    client_key: Option<String>,
     /// `none`, `body` (the response bytes follow the request's), or `stream` (the events here).
     response: String,
     events: Vec<(Option<String>, String)>,
@@ -338,6 +341,7 @@ fn encode(record: &RequestRecord) -> Vec<u8> {
         time_to_first_byte_us: record.time_to_first_byte.map(micros),
         client_ip: record.client_ip.clone(),
         user_agent: record.user_agent.clone(),
+        client_key: record.client_key.clone(),
         response: response_kind.to_owned(),
         events,
     };
@@ -381,6 +385,7 @@ fn decode(meta: &[u8], request: Bytes, response: Bytes) -> Option<RequestRecord>
     record.time_to_first_byte = meta.time_to_first_byte_us.map(Duration::from_micros);
     record.client_ip = meta.client_ip;
     record.user_agent = meta.user_agent;
+    record.client_key = meta.client_key;
     record.request_body = request;
     record.response = match meta.response.as_str() {
         "none" => ResponseCapture::None,

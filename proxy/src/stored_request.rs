@@ -7,8 +7,9 @@ use sha2::{Digest, Sha256};
 
 use crate::conversation::{self, Conversation};
 use crate::record::{Outcome, RequestRecord};
-use crate::reply::{self, AssembledReply};
+use crate::reply::{self, AssembledReply, Usage};
 use crate::request_body;
+use crate::token_estimate;
 
 #[derive(Debug, Clone)]
 pub struct StoredRequest {
@@ -30,9 +31,11 @@ pub struct StoredRequest {
     pub completion_tokens: Option<i64>,
     pub total_tokens: Option<i64>,
     pub cached_tokens: Option<i64>,
+    pub cache_write_tokens: Option<i64>,
     pub usage_source: &'static str,
     pub client_ip: Option<String>,
     pub user_agent: Option<String>,
+    pub client_key: Option<String>,
     pub body_sha256: Option<[u8; 32]>,
     pub conversation_id: Option<[u8; 32]>,
     pub last_message_id: Option<[u8; 32]>,
@@ -50,6 +53,7 @@ pub struct StoredRequest {
 
 /// Usage source labels; a row's counts come from exactly one of these.
 pub const USAGE_FROM_UPSTREAM: &str = "upstream";
+pub const USAGE_ESTIMATED: &str = "estimated";
 pub const USAGE_NONE: &str = "none";
 
 impl StoredRequest {
@@ -69,8 +73,15 @@ impl StoredRequest {
             Outcome::Ok if error_type.is_some() => Outcome::Error,
             other => other,
         };
-        let usage = reply.usage.unwrap_or_default();
-        let usage_source = if reply.usage.is_some() { USAGE_FROM_UPSTREAM } else { USAGE_NONE };
+        // A call the upstream answered but did not count is billed all the same: estimate it.
+        let answered = (200..400).contains(&record.http_status) && record.client_model.is_some();
+        let (usage, usage_source) = match reply.usage {
+            Some(usage) => (usage, USAGE_FROM_UPSTREAM),
+            None if answered => {
+                (token_estimate::estimate(&conversation, &record.request_body, &reply), USAGE_ESTIMATED)
+            }
+            None => (Usage::default(), USAGE_NONE),
+        };
 
         let body_sha256 = (!record.request_body.is_empty()).then(|| forwarded_body_sha256(&record));
         let messages_offset = conversation.messages_offset.and_then(|o| u32::try_from(o).ok());
@@ -97,9 +108,11 @@ impl StoredRequest {
             completion_tokens: usage.completion_tokens,
             total_tokens: usage.total_tokens,
             cached_tokens: usage.cached_tokens,
+            cache_write_tokens: usage.cache_write_tokens,
             usage_source,
             client_ip: record.client_ip,
             user_agent: record.user_agent.map(|ua| clip(ua, 512)),
+            client_key: record.client_key.map(|k| clip(k, 64)),
             body_sha256,
             conversation_id: conversation.conversation_id(),
             last_message_id: conversation.last_message_id(),

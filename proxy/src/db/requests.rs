@@ -5,7 +5,7 @@ use sqlx::{MySql, QueryBuilder, Transaction};
 
 use crate::stored_request::StoredRequest;
 
-// MySQL allows 65,535 placeholders per statement; 32 columns a row.
+// MySQL allows 65,535 placeholders per statement; 34 columns a row.
 const ROWS_PER_STATEMENT: usize = 1_500;
 
 #[tracing::instrument(skip_all, fields(rows = rows.len()))]
@@ -16,7 +16,8 @@ pub async fn insert_request_batch(tx: &mut Transaction<'_, MySql>, rows: &[Store
              is_stream, http_status, outcome, error_type, error_message, latency_us, ttfb_us, prompt_tokens, \
              completion_tokens, total_tokens, cached_tokens, usage_source, client_ip, user_agent, body_sha256, \
              conversation_id, last_message_id, message_count, last_user_message_preview, reply_text, \
-             reply_tool_calls, finish_reason, request_envelope, messages_offset, response_json) ",
+             reply_tool_calls, finish_reason, request_envelope, messages_offset, response_json, cache_write_tokens, \
+             client_key) ",
         );
         query.push_values(chunk, |mut row, r| {
             row.push_bind(&r.id[..])
@@ -50,7 +51,9 @@ pub async fn insert_request_batch(tx: &mut Transaction<'_, MySql>, rows: &[Store
                 .push_bind(&r.finish_reason)
                 .push_bind(&r.request_envelope)
                 .push_bind(r.messages_offset)
-                .push_bind(&r.response_json);
+                .push_bind(&r.response_json)
+                .push_bind(r.cache_write_tokens)
+                .push_bind(&r.client_key);
         });
         query.build().persistent(false).execute(&mut **tx).await?;
     }

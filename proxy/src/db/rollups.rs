@@ -1,4 +1,4 @@
-//! Adds a batch's per-hour aggregates to `usage_hourly` and `latency_hourly`.
+//! Adds a batch's per-hour aggregates to `usage_hourly`, `latency_hourly` and `billing_hourly`.
 
 use sqlx::{MySql, QueryBuilder, Transaction};
 
@@ -41,6 +41,33 @@ pub async fn add_hourly_rollup(tx: &mut Transaction<'_, MySql>, rollup: &HourlyR
             row.push_bind(hour.naive_utc()).push_bind(*bucket).push_bind(*count);
         });
         query.push(" ON DUPLICATE KEY UPDATE requests = requests + VALUES(requests)");
+        query.build().persistent(false).execute(&mut **tx).await?;
+    }
+    if !rollup.billing.is_empty() {
+        let mut query = QueryBuilder::<MySql>::new(
+            "INSERT INTO billing_hourly (hour, client_model, upstream_model, usage_source, endpoint, client_key, \
+             requests, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens) ",
+        );
+        query.push_values(&rollup.billing, |mut row, (key, sums)| {
+            row.push_bind(key.hour.naive_utc())
+                .push_bind(&key.client_model)
+                .push_bind(&key.upstream_model)
+                .push_bind(key.usage_source)
+                .push_bind(&key.endpoint)
+                .push_bind(&key.client_key)
+                .push_bind(sums.requests)
+                .push_bind(sums.prompt_tokens)
+                .push_bind(sums.completion_tokens)
+                .push_bind(sums.cached_tokens)
+                .push_bind(sums.cache_write_tokens);
+        });
+        query.push(
+            " ON DUPLICATE KEY UPDATE requests = requests + VALUES(requests), \
+             prompt_tokens = prompt_tokens + VALUES(prompt_tokens), \
+             completion_tokens = completion_tokens + VALUES(completion_tokens), \
+             cached_tokens = cached_tokens + VALUES(cached_tokens), \
+             cache_write_tokens = cache_write_tokens + VALUES(cache_write_tokens)",
+        );
         query.build().persistent(false).execute(&mut **tx).await?;
     }
     Ok(())

@@ -11,6 +11,7 @@ use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use http_body_util::BodyExt;
 
+use crate::client_auth::Access;
 use crate::error::ProxyError;
 use crate::pending_record::PendingRecord;
 use crate::record::{Outcome, RequestRecord, ResponseCapture};
@@ -35,8 +36,10 @@ pub async fn forward(
     let mut pending =
         PendingRecord::start(&state.log, RequestRecord::for_client(method.as_str(), uri.path(), peer, &headers));
 
-    if !state.client_auth.allows(&headers) {
-        return pending.fail(ProxyError::InvalidClientKey).into_response();
+    match state.client_auth.check(&headers) {
+        Access::Refused => return pending.fail(ProxyError::InvalidClientKey).into_response(),
+        Access::Key { label } => pending.record().client_key = Some(label),
+        Access::Open => {}
     }
     let body = match read_body(body, &headers, state.config.max_body_bytes).await {
         Ok(body) => body,

@@ -1,3 +1,4 @@
+use sha2::Digest;
 use sqlx::{Column, MySqlPool, Row};
 
 use crate::helpers::{spawn_app_with, UPSTREAM_KEY};
@@ -57,6 +58,12 @@ async fn with_client_auth_on_only_listed_keys_pass_and_no_key_is_stored(pool: My
     for secret in [CLIENT_KEY, "sk-wrong-key", UPSTREAM_KEY] {
         assert!(!stored.contains(secret), "{secret} reached the database");
     }
+    // The accepted call is known by its key's label (for cost reports); refused ones by none.
+    let labels: Vec<Option<String>> =
+        sqlx::query_scalar("SELECT client_key FROM requests ORDER BY id").fetch_all(&pool).await.unwrap();
+    let digest = sha2::Sha256::digest(CLIENT_KEY.as_bytes());
+    let label = format!("key-{:02x}{:02x}{:02x}{:02x}", digest[0], digest[1], digest[2], digest[3]);
+    assert_eq!(labels, [None, None, None, Some(label)]);
 }
 
 #[sqlx::test(migrations = false)]

@@ -126,6 +126,26 @@ async fn rollups_match_rows(pool: &MySqlPool) {
     .await
     .unwrap();
     assert_eq!(histogram, histogram_rows);
+    let billing_rows: Vec<(String, i64, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT CONCAT(DATE_FORMAT(started_at, '%Y-%m-%d %H:00:00'), '|', COALESCE(client_model, ''), '|', \
+         COALESCE(upstream_model, ''), '|', usage_source, '|', endpoint, '|', COALESCE(client_key, '')), COUNT(*), \
+         CAST(COALESCE(SUM(prompt_tokens), 0) AS SIGNED), CAST(COALESCE(SUM(completion_tokens), 0) AS SIGNED), \
+         CAST(COALESCE(SUM(cached_tokens), 0) AS SIGNED), CAST(COALESCE(SUM(cache_write_tokens), 0) AS SIGNED) \
+         FROM requests GROUP BY 1 ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let billing: Vec<(String, i64, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT CONCAT(DATE_FORMAT(hour, '%Y-%m-%d %H:00:00'), '|', client_model, '|', upstream_model, '|', \
+         usage_source, '|', endpoint, '|', client_key), requests, prompt_tokens, completion_tokens, cached_tokens, \
+         cache_write_tokens FROM billing_hourly ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(billing, billing_rows);
+    assert!(billing.len() >= 4, "{billing:?}");
 }
 
 #[sqlx::test(migrations = false)]
