@@ -4,9 +4,12 @@
 pub mod admin_site;
 pub mod auth;
 pub mod config;
+pub mod costing;
 pub mod db;
 pub mod graphql;
 pub mod raw_request;
+pub mod report_export;
+pub mod reports;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;

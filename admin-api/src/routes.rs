@@ -1,5 +1,5 @@
-//! HTTP routes: `POST /graphql` (admin token required), GraphiQL on `GET /graphql`, `GET /health`,
-//! and the admin SPA under `/admin`.
+//! HTTP routes: `POST /graphql` and `/api/*` (admin token required), GraphiQL on `GET /graphql`,
+//! `GET /health`, and the admin SPA under `/admin`.
 
 use std::time::Duration;
 
@@ -28,6 +28,7 @@ pub struct AppState {
 pub fn router(state: AppState, token: AdminToken, site: &AdminSite) -> Router {
     let graphql = Router::new()
         .route("/graphql", axum::routing::post(graphql))
+        .merge(crate::report_export::router())
         .route_layer(middleware::from_fn_with_state(token, require_admin_token));
     Router::new()
         .route("/graphql", get(graphiql))

@@ -19,7 +19,7 @@ pub struct Split {
     pub partial: Vec<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
-fn floor_hour(at: DateTime<Utc>) -> DateTime<Utc> {
+pub fn floor_hour(at: DateTime<Utc>) -> DateTime<Utc> {
     at.duration_trunc(TimeDelta::hours(1)).unwrap_or(at)
 }
 

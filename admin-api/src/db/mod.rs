@@ -1,4 +1,8 @@
-//! Read-only queries over the tables the proxy writes. The admin API never writes them.
+//! Queries. The tables the proxy writes are only read here; `prices` is the admin API's own
+//! configuration and the only table it writes.
 
 pub mod aggregates;
+pub mod billing;
+pub mod prices;
 pub mod requests;
+pub mod top_costs;

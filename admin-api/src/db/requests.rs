@@ -51,14 +51,16 @@ pub struct SummaryRow {
     pub completion_tokens: Option<i32>,
     pub total_tokens: Option<i32>,
     pub cached_tokens: Option<i32>,
+    pub cache_write_tokens: Option<i32>,
     pub usage_source: String,
     pub message_count: i32,
     pub last_user_message_preview: Option<String>,
+    pub client_key: Option<String>,
 }
 
 const SUMMARY_COLUMNS: &str = "id, started_at, method, endpoint, client_model, upstream_model, is_stream, \
     http_status, outcome, error_type, latency_us, ttfb_us, prompt_tokens, completion_tokens, total_tokens, \
-    cached_tokens, usage_source, message_count, last_user_message_preview";
+    cached_tokens, cache_write_tokens, usage_source, message_count, last_user_message_preview, client_key";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DetailRow {

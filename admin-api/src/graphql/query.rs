@@ -4,11 +4,16 @@ use async_graphql::{Context, Object, Result, ID};
 use chrono::{TimeDelta, Utc};
 use sqlx::MySqlPool;
 
+use std::collections::BTreeMap;
+
+use crate::costing::CostSums;
 use crate::db::aggregates::{self, GroupBy, RollupFilter};
-use crate::db::requests;
+use crate::db::{prices, requests};
+use crate::graphql::cost_types::{ConversationCost, CostGrouping, CostReport, ModelPrice};
 use crate::graphql::errors::{bad_user_input, internal};
 use crate::graphql::types::*;
 use crate::raw_request;
+use crate::reports;
 use crate::time_window::Window;
 
 /// Page sizes the list offers; anything else is refused so no query can ask for unbounded rows.
@@ -18,7 +23,7 @@ const DEFAULT_RANGE: TimeDelta = TimeDelta::days(30);
 
 pub struct Query;
 
-fn window(range: Option<TimeRange>) -> Result<Window> {
+pub fn window(range: Option<TimeRange>) -> Result<Window> {
     let now = Utc::now();
     let window = match range {
         None => Window { from: Some(now - DEFAULT_RANGE), to: now },
@@ -30,16 +35,26 @@ fn window(range: Option<TimeRange>) -> Result<Window> {
     Ok(window)
 }
 
-fn pool<'a>(ctx: &Context<'a>) -> &'a MySqlPool {
+pub fn pool<'a>(ctx: &Context<'a>) -> &'a MySqlPool {
     ctx.data_unchecked::<MySqlPool>()
 }
 
-async fn model_stats_of(pool: &MySqlPool, window: &Window) -> Result<Vec<ModelStats>> {
+async fn model_stats_of(
+    pool: &MySqlPool,
+    window: &Window,
+    costs: &BTreeMap<String, CostSums>,
+) -> Result<Vec<ModelStats>> {
     let groups = aggregates::sums(pool, &window.split(), GroupBy::ClientModel, &RollupFilter::default())
         .await
         .map_err(internal)?;
-    let mut stats: Vec<ModelStats> =
-        groups.iter().map(|((_, model), sums)| ModelStats::new(model.clone().unwrap_or_default(), sums)).collect();
+    let mut stats: Vec<ModelStats> = groups
+        .iter()
+        .map(|((_, model), sums)| {
+            let model = model.clone().unwrap_or_default();
+            let cost = costs.get(&model);
+            ModelStats::new(model, sums, cost)
+        })
+        .collect();
     stats.sort_by(|a, b| b.requests.cmp(&a.requests).then_with(|| a.model.cmp(&b.model)));
     Ok(stats)
 }
@@ -58,17 +73,19 @@ impl Query {
         let split = window.split();
         // Independent queries, run side by side on separate connections.
         let no_filter = RollupFilter::default();
-        let (totals, histogram, recent, models) = tokio::try_join!(
+        let (totals, histogram, recent, (total_cost, model_costs), book) = tokio::try_join!(
             async { aggregates::sums(pool, &split, GroupBy::Nothing, &no_filter).await.map_err(internal) },
             async { aggregates::latency_histogram(pool, &split).await.map_err(internal) },
             async { requests::fetch_recent(pool, &window, recent_limit as u64).await.map_err(internal) },
-            model_stats_of(pool, &window),
+            async { reports::costs_by_client_model(pool, &window).await.map_err(internal) },
+            async { prices::book(pool).await.map_err(internal) },
         )?;
+        let models = model_stats_of(pool, &window, &model_costs).await?;
         let totals = totals.into_values().next().unwrap_or_default();
         Ok(Overview {
             range: ResolvedRange { from: window.from, to: window.to },
-            totals: Totals::new(&totals, aggregates::percentile_ms(&histogram, 0.95)),
-            recent_requests: recent.into_iter().map(RequestSummary::from).collect(),
+            totals: Totals::new(&totals, aggregates::percentile_ms(&histogram, 0.95), &total_cost),
+            recent_requests: recent.into_iter().map(|row| RequestSummary::new(row, &book)).collect(),
             models,
         })
     }
@@ -109,11 +126,13 @@ impl Query {
         };
         let pool = pool(ctx);
         let offset = (page as u64 - 1) * page_size as u64;
-        let (total_count, items) =
-            requests::fetch_requests_page(pool, &db_filter, offset, page_size as u64).await.map_err(internal)?;
+        let ((total_count, items), book) = tokio::try_join!(
+            async { requests::fetch_requests_page(pool, &db_filter, offset, page_size as u64).await.map_err(internal) },
+            async { prices::book(pool).await.map_err(internal) },
+        )?;
         let page_count = (total_count + i64::from(page_size) - 1) / i64::from(page_size);
         Ok(RequestPage {
-            items: items.into_iter().map(RequestSummary::from).collect(),
+            items: items.into_iter().map(|row| RequestSummary::new(row, &book)).collect(),
             total_count,
             page,
             page_size,
@@ -135,6 +154,7 @@ impl Query {
             Some(last) => requests::fetch_conversation(pool, last).await.map_err(internal)?,
             None => Vec::new(),
         };
+        let book = prices::book(pool).await.map_err(internal)?;
         let raws: Vec<&[u8]> = messages.iter().map(|m| m.raw_json.as_slice()).collect();
         let raw_request =
             raw_request::reassemble(&row.request_envelope, row.messages_offset.map(|o| o as usize), &raws);
@@ -154,7 +174,7 @@ impl Query {
             raw_request: String::from_utf8_lossy(&raw_request).into_owned(),
             raw_response: row.response_json.map(|r| String::from_utf8_lossy(&r).into_owned()),
             messages: messages.into_iter().map(Message::from).collect(),
-            summary: RequestSummary::from(row.summary),
+            summary: RequestSummary::new(row.summary, &book),
         }))
     }
 
@@ -181,8 +201,49 @@ impl Query {
             .collect())
     }
 
-    /// Per client model: requests, tokens, average latency, errors (default: the last 30 days).
+    /// Per client model: requests, tokens, average latency, errors, cost (default: the last 30 days).
     async fn model_stats(&self, ctx: &Context<'_>, range: Option<TimeRange>) -> Result<Vec<ModelStats>> {
-        model_stats_of(pool(ctx), &window(range)?).await
+        let window = window(range)?;
+        let (_, costs) = reports::costs_by_client_model(pool(ctx), &window).await.map_err(internal)?;
+        model_stats_of(pool(ctx), &window, &costs).await
+    }
+
+    /// Cost and tokens grouped by model, time, client key or endpoint (default: the last 30 days).
+    /// Also at `GET /api/reports/cost?groupBy=…&from=…&to=…&format=csv|json`.
+    async fn cost_report(
+        &self,
+        ctx: &Context<'_>,
+        group_by: CostGrouping,
+        range: Option<TimeRange>,
+    ) -> Result<CostReport> {
+        reports::cost_report(pool(ctx), &window(range)?, group_by).await.map_err(internal)
+    }
+
+    /// The costliest requests of a range, costliest first (default: the last 30 days). Requests
+    /// whose model has no price are not ranked.
+    async fn top_requests(
+        &self,
+        ctx: &Context<'_>,
+        range: Option<TimeRange>,
+        #[graphql(default = 10, validator(minimum = 1, maximum = 100))] limit: i32,
+    ) -> Result<Vec<RequestSummary>> {
+        reports::top_requests(pool(ctx), &window(range)?, limit).await.map_err(internal)
+    }
+
+    /// The costliest conversations of a range, by the cost of their requests in it.
+    async fn top_conversations(
+        &self,
+        ctx: &Context<'_>,
+        range: Option<TimeRange>,
+        #[graphql(default = 10, validator(minimum = 1, maximum = 100))] limit: i32,
+    ) -> Result<Vec<ConversationCost>> {
+        reports::top_conversations(pool(ctx), &window(range)?, limit).await.map_err(internal)
+    }
+
+    /// Every price entry, by model and effective date. Also at `GET /api/prices` (JSON, the
+    /// format `POST /api/prices` and `importPrices` take).
+    async fn prices(&self, ctx: &Context<'_>) -> Result<Vec<ModelPrice>> {
+        let stored = prices::all(pool(ctx)).await.map_err(internal)?;
+        Ok(stored.into_iter().map(ModelPrice::from).collect())
     }
 }

@@ -3,12 +3,17 @@
 
 use async_graphql::{Enum, InputObject, SimpleObject, ID};
 use chrono::{DateTime, Utc};
+use pricing::{PriceBook, TokenCounts};
+use serde::Serialize;
 
+use crate::costing::{self, CallUsage, CostSums};
 use crate::db::aggregates::Sums;
 use crate::db::requests::{MessageRow, SummaryRow};
+use crate::graphql::cost_types::{CostSummary, RequestCost};
 
 /// How a request ended.
-#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[derive(Enum, Serialize, Copy, Clone, Debug, Eq, PartialEq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Outcome {
     /// Answered (HTTP status below 400, no error mid-stream).
     Ok,
@@ -36,11 +41,13 @@ impl Outcome {
 }
 
 /// Where a request's token counts came from. Counts of different sources are never mixed in one row.
-#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[derive(Enum, Serialize, Copy, Clone, Debug, Eq, PartialEq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum UsageSource {
     /// Reported by the upstream API.
     Upstream,
-    /// Counted locally with a tokenizer: an estimate.
+    /// Estimated by the proxy because the upstream answered without counts (e.g. a stream the
+    /// client broke off): about four characters of English per token, one per CJK character.
     Estimated,
     /// Not known: the upstream reported none.
     None,
@@ -86,7 +93,7 @@ pub struct RequestFilter {
 }
 
 /// The range an aggregate covered, after defaults were applied.
-#[derive(SimpleObject, Clone, Debug)]
+#[derive(SimpleObject, Serialize, Clone, Debug)]
 pub struct ResolvedRange {
     pub from: Option<DateTime<Utc>>,
     pub to: DateTime<Utc>,
@@ -108,11 +115,13 @@ pub struct Totals {
     pub cancelled: i64,
     /// errors / requests, 0 when there were none.
     pub error_rate: f64,
+    pub cost: CostSummary,
 }
 
 impl Totals {
-    pub fn new(sums: &Sums, p95_latency_ms: Option<f64>) -> Self {
+    pub fn new(sums: &Sums, p95_latency_ms: Option<f64>, cost: &CostSums) -> Self {
         Totals {
+            cost: CostSummary::from(cost),
             requests: sums.requests,
             messages: sums.messages,
             prompt_tokens: sums.prompt_tokens,
@@ -139,11 +148,13 @@ pub struct ModelStats {
     pub cached_tokens: i64,
     pub average_latency_ms: Option<f64>,
     pub errors: i64,
+    pub cost: CostSummary,
 }
 
 impl ModelStats {
-    pub fn new(model: String, sums: &Sums) -> Self {
+    pub fn new(model: String, sums: &Sums, cost: Option<&CostSums>) -> Self {
         ModelStats {
+            cost: cost.map(CostSummary::from).unwrap_or_default(),
             model,
             requests: sums.requests,
             prompt_tokens: sums.prompt_tokens,
@@ -194,7 +205,8 @@ impl UsagePoint {
     }
 }
 
-#[derive(SimpleObject, Clone, Debug)]
+#[derive(SimpleObject, Serialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
 pub struct RequestSummary {
     pub id: ID,
     pub started_at: DateTime<Utc>,
@@ -213,15 +225,40 @@ pub struct RequestSummary {
     pub completion_tokens: Option<i64>,
     pub total_tokens: Option<i64>,
     pub cached_tokens: Option<i64>,
+    /// Input written to the prompt cache.
+    pub cache_write_tokens: Option<i64>,
     pub usage_source: UsageSource,
     pub message_count: i32,
     /// The start of the last user message (up to 200 characters).
     pub preview: Option<String>,
+    /// The label of the client key used (`key-` + 8 hex digits of its SHA-256), when client
+    /// authentication was on.
+    pub client_key: Option<String>,
+    /// At the price stored for the model on the request's day.
+    pub cost: RequestCost,
 }
 
-impl From<SummaryRow> for RequestSummary {
-    fn from(row: SummaryRow) -> Self {
+impl RequestSummary {
+    pub fn new(row: SummaryRow, book: &PriceBook) -> Self {
+        let cost = costing::request_cost(
+            &CallUsage {
+                client_model: row.client_model.as_deref(),
+                upstream_model: row.upstream_model.as_deref(),
+                started_at: row.started_at,
+                usage_source: &row.usage_source,
+                tokens: TokenCounts {
+                    prompt: row.prompt_tokens.map_or(0, i64::from),
+                    completion: row.completion_tokens.map_or(0, i64::from),
+                    cache_read: row.cached_tokens.map_or(0, i64::from),
+                    cache_write: row.cache_write_tokens.map_or(0, i64::from),
+                },
+            },
+            book,
+        );
         RequestSummary {
+            cost: RequestCost::from(cost),
+            cache_write_tokens: row.cache_write_tokens.map(i64::from),
+            client_key: row.client_key,
             id: ID(format_id(&row.id)),
             started_at: row.started_at,
             method: row.method,

@@ -27,6 +27,11 @@ pub struct Seed {
     pub latency_ms: u64,
     /// (prompt, completion, cached); `None` for a reply without usage.
     pub usage: Option<(i64, i64, i64)>,
+    /// Input written to the prompt cache (part of the prompt), reported with the usage.
+    pub cache_write: i64,
+    /// The client key's label, as the proxy records it when client authentication is on.
+    pub client_key: Option<&'static str>,
+    pub endpoint: &'static str,
     pub user_text: String,
     pub reply_text: String,
 }
@@ -42,13 +47,17 @@ impl Seed {
             outcome: Outcome::Ok,
             latency_ms: 100,
             usage: Some((10, 5, 0)),
+            cache_write: 0,
+            client_key: None,
+            endpoint: "/v1/chat/completions",
             user_text: "hello there".into(),
             reply_text: "general kenobi".into(),
         }
     }
 
     pub fn record(&self) -> RequestRecord {
-        let mut record = RequestRecord::new("POST", "/v1/chat/completions");
+        let mut record = RequestRecord::new("POST", self.endpoint);
+        record.client_key = self.client_key.map(String::from);
         // A UUIDv7 of the seed's own time, with "random" bits derived from the seed, so the same
         // seed always gets the same id. Seeds use distinct times, so ids sort as times do.
         use sha2::Digest;
@@ -82,7 +91,7 @@ impl Seed {
         if let Some((prompt, completion, cached)) = self.usage {
             response["usage"] = json!({
                 "prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
-                "prompt_tokens_details": {"cached_tokens": cached},
+                "prompt_tokens_details": {"cached_tokens": cached, "cache_write_tokens": self.cache_write},
             });
         }
         if self.status >= 400 {

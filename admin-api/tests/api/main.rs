@@ -6,6 +6,7 @@ mod auth_and_limits;
 mod binary;
 mod browser;
 mod chromium;
+mod costs;
 mod helpers;
 mod overview_and_stats;
 mod read_only;
