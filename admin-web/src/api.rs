@@ -79,3 +79,21 @@ pub async fn run_with_token<Q: GraphQLQuery>(
     }
     parsed.data.ok_or(ApiError::Status(status))
 }
+
+/// `GET path` (same origin) with the session's token, as text: the CSV and JSON exports.
+pub async fn fetch_text(session: Session, path: &str) -> Result<String, ApiError> {
+    let token = session.token_untracked().ok_or(ApiError::Unauthorized)?;
+    let response = gloo_net::http::Request::get(path)
+        .header("Authorization", &format!("Bearer {token}"))
+        .send()
+        .await
+        .map_err(|e| ApiError::Network(e.to_string()))?;
+    match response.status() {
+        200 => response.text().await.map_err(|e| ApiError::Network(e.to_string())),
+        401 => {
+            session.refused();
+            Err(ApiError::Unauthorized)
+        }
+        status => Err(ApiError::Status(status)),
+    }
+}

@@ -8,6 +8,8 @@ use crate::i18n::{use_texts, Lang, Language};
 use crate::pages::login::LoginPage;
 use crate::pages::not_found::NotFoundPage;
 use crate::pages::overview::OverviewPage;
+use crate::pages::prices::PricesPage;
+use crate::pages::reports::ReportsPage;
 use crate::pages::request_detail::RequestDetailPage;
 use crate::pages::request_list::RequestListPage;
 use crate::routes;
@@ -49,6 +51,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") view=OverviewPage />
                         <Route path=path!("/requests") view=RequestListPage />
                         <Route path=path!("/request/:id") view=RequestDetailPage />
+                        <Route path=path!("/reports") view=ReportsPage />
+                        <Route path=path!("/prices") view=PricesPage />
                     </Routes>
                 </Show>
             </main>
@@ -66,7 +70,9 @@ fn Header() -> impl IntoView {
         let path = location.pathname.get();
         let here = match section {
             "requests" => path.contains("/request"),
-            _ => !path.contains("/request"),
+            "reports" => path.contains("/reports"),
+            "prices" => path.contains("/prices"),
+            _ => !["/request", "/reports", "/prices"].iter().any(|p| path.contains(p)),
         };
         here.then_some("page")
     };
@@ -85,6 +91,8 @@ fn Header() -> impl IntoView {
                 <nav class="main-nav">
                     <a href=routes::overview() aria-current=move || current("overview")>{move || texts().nav_overview}</a>
                     <a href=routes::requests("") aria-current=move || current("requests")>{move || texts().nav_requests}</a>
+                    <a href=routes::reports("") aria-current=move || current("reports")>{move || texts().nav_reports}</a>
+                    <a href=routes::prices() aria-current=move || current("prices")>{move || texts().nav_prices}</a>
                 </nav>
             </Show>
             <div class="top-actions">

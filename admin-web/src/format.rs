@@ -31,6 +31,25 @@ pub fn compact(n: f64) -> String {
     }
 }
 
+/// US dollars: cents from $1 up (`$1,234.57`), three significant digits below, so that the
+/// cost of one small call (`$0.00000465`) does not read as `$0.00`.
+pub fn usd(amount: f64) -> String {
+    let sign = if amount < 0.0 { "-" } else { "" };
+    let v = amount.abs();
+    if v == 0.0 {
+        return "$0.00".into();
+    }
+    if v >= 1.0 {
+        let cents = (v * 100.0).round() as i64;
+        return format!("{sign}${}.{:02}", grouped(cents / 100), cents % 100);
+    }
+    let decimals = ((-v.log10().floor()) as usize + 2).clamp(2, 12);
+    let text = format!("{v:.decimals$}");
+    let trimmed = text.trim_end_matches('0');
+    let trimmed = if trimmed.len() < "0.00".len() { &text[..4] } else { trimmed };
+    format!("{sign}${trimmed}")
+}
+
 /// Milliseconds as people read them: `840 ms`, `1.25 s`, `2 min 05 s`.
 pub fn duration_ms(ms: f64) -> String {
     if ms < 1.0 {
@@ -88,6 +107,17 @@ pub fn pretty_json(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dollars_keep_the_digits_that_matter() {
+        assert_eq!(usd(0.0), "$0.00");
+        assert_eq!(usd(12.012525), "$12.01");
+        assert_eq!(usd(1234.567), "$1,234.57");
+        assert_eq!(usd(0.012525), "$0.0125");
+        assert_eq!(usd(0.5), "$0.50");
+        assert_eq!(usd(0.00000465), "$0.00000465");
+        assert_eq!(usd(0.1), "$0.10");
+    }
 
     #[test]
     fn groups_thousands() {

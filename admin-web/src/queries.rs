@@ -6,6 +6,8 @@ use graphql_client::GraphQLQuery;
 
 /// RFC 3339 text, as admin-api sends it; parsed where it is shown (see `format`).
 pub type DateTime = String;
+/// `YYYY-MM-DD`, as admin-api sends and takes it.
+pub type NaiveDate = String;
 
 #[derive(GraphQLQuery)]
 #[graphql(schema_path = "../admin-api/schema.graphql", query_path = "queries/check_token.graphql")]
@@ -44,6 +46,45 @@ pub struct KnownModels;
     response_derives = "Clone, Debug, PartialEq"
 )]
 pub struct RequestDetail;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../admin-api/schema.graphql",
+    query_path = "queries/cost_report.graphql",
+    response_derives = "Clone, Debug, PartialEq",
+    variables_derives = "Clone, Debug, PartialEq"
+)]
+pub struct CostReport;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../admin-api/schema.graphql",
+    query_path = "queries/prices.graphql",
+    response_derives = "Clone, Debug, PartialEq, Serialize"
+)]
+pub struct Prices;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../admin-api/schema.graphql",
+    query_path = "queries/set_price.graphql",
+    response_derives = "Clone, Debug, PartialEq",
+    variables_derives = "Clone, Debug, PartialEq"
+)]
+pub struct SetPrice;
+
+#[derive(GraphQLQuery)]
+#[graphql(schema_path = "../admin-api/schema.graphql", query_path = "queries/delete_price.graphql")]
+pub struct DeletePrice;
+
+/// Its `PriceInput` also reads the JSON of `GET /api/prices`, which is how an import file is parsed.
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../admin-api/schema.graphql",
+    query_path = "queries/import_prices.graphql",
+    variables_derives = "Clone, Debug, PartialEq, Deserialize"
+)]
+pub struct ImportPrices;
 
 #[cfg(test)]
 mod tests {

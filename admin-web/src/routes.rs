@@ -14,6 +14,14 @@ pub fn request(id: &str) -> String {
     format!("{BASE}/request/{id}")
 }
 
+pub fn reports(query_string: &str) -> String {
+    format!("{BASE}/reports{query_string}")
+}
+
+pub fn prices() -> String {
+    format!("{BASE}/prices")
+}
+
 /// Navigation from code. The router puts its base in front of the path it is given, while the
 /// addresses above are full (links need them so), so the base comes off here.
 pub fn use_go() -> impl Fn(&str) + Clone {

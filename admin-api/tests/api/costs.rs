@@ -11,7 +11,7 @@ use crate::helpers::{at, error_code, seed, spawn_admin, Seed, TestAdmin, TOKEN};
 const RANGE: (&str, &str) = ("2025-06-09T00:00:00Z", "2025-06-11T00:00:00Z");
 
 /// Each case's hand-computed cost is in its comment (prices from the seeded price table).
-fn cases() -> Vec<Seed> {
+pub fn cases() -> Vec<Seed> {
     // A: claude-sonnet-4 snapshot ($3 in, $15 out, $0.30 cache read, $3.75 cache write):
     //    500 × 3 + 8,000 × 0.30 + 1,500 × 3.75 + 200 × 15 = 12,525 µ$ = $0.012525
     let mut a = Seed::new(at("2025-06-10T09:15:00Z"), "gpt-4o");

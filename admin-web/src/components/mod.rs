@@ -1,4 +1,5 @@
 pub mod conversation;
+pub mod cost;
 pub mod json_block;
 pub mod request_table;
 pub mod states;

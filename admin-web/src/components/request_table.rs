@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use crate::components::cost::{Cost, CostText};
 use crate::format::{duration_ms, grouped, local_time};
 use crate::i18n::{use_texts, Texts};
 use crate::list_query::Outcome;
@@ -22,6 +23,7 @@ pub struct RequestRow {
     pub completion_tokens: Option<i64>,
     pub latency_ms: f64,
     pub preview: Option<String>,
+    pub cost: Cost,
 }
 
 macro_rules! outcome_from {
@@ -58,6 +60,7 @@ macro_rules! row_from {
                     completion_tokens: item.completion_tokens,
                     latency_ms: item.latency_ms,
                     preview: item.preview,
+                    cost: Cost::from_parts(&item.cost.status, item.cost.usd),
                 }
             }
         }
@@ -129,6 +132,7 @@ pub fn RequestTable(rows: Vec<RequestRow>) -> impl IntoView {
                     <td><StatusBadge outcome=row.outcome http_status=row.http_status /></td>
                     <td class="num nowrap">{tokens(row.prompt_tokens)} " / " {tokens(row.completion_tokens)}</td>
                     <td class="num nowrap">{duration_ms(row.latency_ms)}</td>
+                    <td class="num nowrap"><CostText cost=row.cost /></td>
                     <td class="preview" title=row.preview.clone()>{row.preview.clone().unwrap_or_default()}</td>
                 </tr>
             }
@@ -145,6 +149,7 @@ pub fn RequestTable(rows: Vec<RequestRow>) -> impl IntoView {
                         <th scope="col">{move || texts().col_status}</th>
                         <th scope="col" class="num">{move || texts().col_tokens}</th>
                         <th scope="col" class="num">{move || texts().col_latency}</th>
+                        <th scope="col" class="num">{move || texts().col_cost}</th>
                         <th scope="col">{move || texts().col_last_message}</th>
                     </tr>
                 </thead>

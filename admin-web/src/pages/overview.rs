@@ -4,10 +4,11 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::{self, ApiError};
+use crate::components::cost::{CostExtras, CostSumText};
 use crate::components::request_table::{RequestRow, RequestTable};
 use crate::components::states::{Empty, ErrorNotice, Loading};
 use crate::components::usage_chart::{UsageChart, UsagePoint};
-use crate::format::{duration_ms, grouped, percent};
+use crate::format::{duration_ms, grouped, percent, usd};
 use crate::i18n::{use_texts, Texts};
 use crate::queries::{overview, Overview};
 use crate::routes;
@@ -34,7 +35,7 @@ async fn load(session: Session, preset: RangePreset) -> Result<Loaded, ApiError>
     Ok(Loaded { data, from_ms, to_ms })
 }
 
-fn preset_label(preset: RangePreset, texts: &Texts) -> &'static str {
+pub fn preset_label(preset: RangePreset, texts: &Texts) -> &'static str {
     match preset {
         RangePreset::Day => texts.range_24h,
         RangePreset::Week => texts.range_7d,
@@ -118,6 +119,15 @@ fn OverviewBody(loaded: Loaded, preset: RangePreset) -> impl IntoView {
                 value=grouped(totals.total_tokens)
                 detail=move || format!("{} {prompt} · {} {completion}", texts().card_prompt, texts().card_completion)
             />
+            <div class="card" data-card="cost">
+                <div class="card-label">{move || texts().card_cost}</div>
+                <div class="card-value">{usd(totals.cost.measured_usd)}</div>
+                <div class="card-detail">
+                    <CostExtras estimated=totals.cost.estimated_usd unpriced=totals.cost.unpriced_requests />
+                    {(totals.cost.estimated_usd == 0.0 && totals.cost.unpriced_requests == 0)
+                        .then_some(move || texts().cost_all_measured)}
+                </div>
+            </div>
             <Card
                 id="latency"
                 label=move || texts().card_avg_latency
@@ -192,6 +202,9 @@ fn ModelTable(models: Vec<overview::OverviewOverviewModels>) -> impl IntoView {
                     <td class="num">{grouped(m.total_tokens)}</td>
                     <td class="num">{m.average_latency_ms.map(duration_ms).unwrap_or_else(|| "—".into())}</td>
                     <td class="num">{grouped(m.errors)}</td>
+                    <td class="num nowrap">
+                        <CostSumText measured=m.cost.measured_usd estimated=m.cost.estimated_usd unpriced=m.cost.unpriced_requests />
+                    </td>
                 </tr>
             }
         })
@@ -208,6 +221,7 @@ fn ModelTable(models: Vec<overview::OverviewOverviewModels>) -> impl IntoView {
                         <th scope="col" class="num">{move || texts().col_total}</th>
                         <th scope="col" class="num">{move || texts().col_avg_latency}</th>
                         <th scope="col" class="num">{move || texts().col_errors}</th>
+                        <th scope="col" class="num">{move || texts().col_cost}</th>
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>

@@ -5,10 +5,11 @@ use leptos_router::hooks::use_params_map;
 
 use crate::api::{self, ApiError};
 use crate::components::conversation::{Conversation, FoldableText, ToolCallView, ToolCalls};
+use crate::components::cost::{Cost, CostText};
 use crate::components::json_block::JsonBlock;
 use crate::components::request_table::{model_pair, StatusBadge};
 use crate::components::states::{ErrorNotice, Loading};
-use crate::format::{duration_ms, grouped, local_time};
+use crate::format::{duration_ms, grouped, local_time, usd};
 use crate::i18n::{use_texts, Texts};
 use crate::list_query::Outcome;
 use crate::queries::request_detail::{self, RequestDetailRequest, UsageSource};
@@ -98,6 +99,7 @@ fn DetailBody(request: RequestDetailRequest) -> impl IntoView {
         (|t| t.meta_ttfb, fixed(summary.ttfb_ms.map(duration_ms).unwrap_or_else(|| "—".into()))),
         (|t| t.col_stream, Signal::derive(move || if stream { texts().yes } else { texts().no }.to_owned())),
         (|t| t.meta_client, fixed(optional(request.client_ip.clone()))),
+        (|t| t.meta_client_key, fixed(optional(summary.client_key.clone()))),
         (|t| t.meta_user_agent, fixed(optional(request.user_agent.clone()))),
         (|t| t.meta_conversation, fixed(optional(request.conversation_id.clone()))),
         (|t| t.meta_body_sha, fixed(optional(request.body_sha256.clone()))),
@@ -152,6 +154,7 @@ fn DetailBody(request: RequestDetailRequest) -> impl IntoView {
                 <div class="meta-item"><dt>{move || texts().col_prompt}</dt><dd>{count(summary.prompt_tokens)}</dd></div>
                 <div class="meta-item"><dt>{move || texts().col_completion}</dt><dd>{count(summary.completion_tokens)}</dd></div>
                 <div class="meta-item"><dt>{move || texts().usage_cached}</dt><dd>{count(summary.cached_tokens)}</dd></div>
+                <div class="meta-item"><dt>{move || texts().usage_cache_write}</dt><dd>{count(summary.cache_write_tokens)}</dd></div>
                 <div class="meta-item"><dt>{move || texts().col_total}</dt><dd>{count(summary.total_tokens)}</dd></div>
                 <div class="meta-item">
                     <dt>{move || texts().usage_source}</dt>
@@ -159,6 +162,8 @@ fn DetailBody(request: RequestDetailRequest) -> impl IntoView {
                 </div>
             </dl>
         </section>
+
+        <CostPanel cost=summary.cost />
 
         <section class="panel">
             <h2>{move || texts().conversation_title} " (" {summary.message_count} ")"</h2>
@@ -188,6 +193,50 @@ fn DetailBody(request: RequestDetailRequest) -> impl IntoView {
             {request.raw_response.map(|raw| view! {
                 <JsonBlock id="response" title=Signal::derive(move || texts().raw_response) text=raw />
             })}
+        </section>
+    }
+}
+
+/// What the request cost, part by part, and the price applied.
+#[component]
+fn CostPanel(cost: request_detail::RequestDetailRequestSummaryCost) -> impl IntoView {
+    let texts = use_texts();
+    let total = Cost::from_parts(&cost.status, cost.usd);
+    let part = |label: Label, amount: Option<f64>| {
+        amount.map(|v| {
+            view! {
+                <div class="meta-item"><dt>{move || label(texts())}</dt><dd>{usd(v)}</dd></div>
+            }
+        })
+    };
+    let price = cost.price.map(|p| {
+        let per = |v: Option<f64>| v.map(|v| format!("${v}")).unwrap_or_else(|| "—".into());
+        let line = format!(
+            "{} · {} ${} · {} ${} · {} {} · {} {}",
+            p.model,
+            "in", p.input_per_m_tok_usd,
+            "out", p.output_per_m_tok_usd,
+            "cache read", per(p.cache_read_per_m_tok_usd),
+            "cache write", per(p.cache_write_per_m_tok_usd),
+        );
+        view! {
+            <p class="price-applied">
+                {move || texts().cost_price_applied} " (" {move || texts().cost_per_mtok} ", " {p.effective_from.clone()} "): "
+                <code>{line}</code>
+            </p>
+        }
+    });
+    view! {
+        <section class="panel cost-panel" data-cost-status=format!("{:?}", cost.status)>
+            <h2>{move || texts().cost_title}</h2>
+            <dl class="meta">
+                <div class="meta-item"><dt>{move || texts().col_cost}</dt><dd><CostText cost=total /></dd></div>
+                {part(|t| t.cost_input, cost.input_usd)}
+                {part(|t| t.cost_cached_input, cost.cached_input_usd)}
+                {part(|t| t.cost_cache_write, cost.cache_write_usd)}
+                {part(|t| t.cost_output, cost.output_usd)}
+            </dl>
+            {price}
         </section>
     }
 }
