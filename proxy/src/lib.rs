@@ -7,6 +7,7 @@ pub mod conversation;
 pub mod db;
 pub mod error;
 pub mod log_writer;
+pub mod metrics;
 pub mod model_mapping;
 pub mod pending_record;
 pub mod record;

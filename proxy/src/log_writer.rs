@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use pricing::PriceBook;
 use sqlx::MySqlPool;
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio::task::JoinHandle;
@@ -17,6 +18,7 @@ use tokio::task::JoinHandle;
 use crate::config::LogWriterConfig;
 use crate::conversation::{MessageNode, NodeId};
 use crate::db;
+use crate::metrics::Metrics;
 use crate::record::RequestRecord;
 use crate::rollup::HourlyRollup;
 use crate::spool::{self, Position, SpoolAppender, SpoolReader};
@@ -46,6 +48,7 @@ struct Shared {
     last_drop: Mutex<Option<Instant>>,
     in_flight: AtomicUsize,
     idle: Notify,
+    metrics: Metrics,
 }
 
 /// What `/health` reports about the pipeline.
@@ -93,6 +96,7 @@ impl LogSender {
 
     /// Queues a record without waiting. A full queue drops it and counts the drop.
     pub fn submit(&self, record: RequestRecord) {
+        self.shared.metrics.observe_request(&record);
         if let Err(error) = self.commands.try_send(Command::Record(Box::new(record))) {
             self.shared.dropped.fetch_add(1, Ordering::Relaxed);
             *self.shared.last_drop.lock().unwrap() = Some(Instant::now());
@@ -128,6 +132,23 @@ impl LogSender {
         if self.commands.send(Command::Flush(done)).await.is_ok() {
             let _ = wait.await;
         }
+    }
+
+    /// `/metrics`: the request, token and cost families and the pipeline's gauges.
+    pub fn render_metrics(&self) -> String {
+        let status = self.status();
+        self.shared.metrics.render(&[
+            ("tokenslipper_log_queue_depth", "gauge", "Records queued for the spool.", status.queued as u64),
+            ("tokenslipper_log_spooled_records", "gauge", "Records in the spool waiting for MySQL.", status.spooled),
+            ("tokenslipper_log_written_total", "counter", "Records written to MySQL.", status.written),
+            ("tokenslipper_log_dropped_total", "counter", "Records dropped (queue full).", status.dropped),
+            (
+                "tokenslipper_log_rejected_total",
+                "counter",
+                "Records MySQL refused even alone.",
+                status.rejected_by_database,
+            ),
+        ])
     }
 
     pub fn status(&self) -> LogWriterStatus {
@@ -178,6 +199,8 @@ impl LogWriter {
             reader,
             backlog_end,
             was_down: false,
+            prices: PriceBook::default(),
+            prices_loaded: None,
         };
         let store = tokio::spawn(store.run(flushed_to, flush_requests_rx));
         Ok(LogWriter { sender: LogSender { commands, shared }, journal, store })
@@ -301,7 +324,12 @@ struct Store {
     backlog_end: Position,
     /// Set while MySQL refuses writes, to log the outage and the recovery once each.
     was_down: bool,
+    /// For the cost in `/metrics`; reloaded every [`PRICES_MAX_AGE`].
+    prices: PriceBook,
+    prices_loaded: Option<Instant>,
 }
+
+const PRICES_MAX_AGE: Duration = Duration::from_secs(60);
 
 impl Store {
     async fn run(
@@ -366,6 +394,10 @@ impl Store {
             };
             let count = records.len() as u64;
             let mut batch: Vec<StoredRequest> = records.into_iter().map(StoredRequest::from_record).collect();
+            self.refresh_prices().await;
+            for row in &batch {
+                self.shared.metrics.observe_usage(row, &self.prices);
+            }
             self.write(&mut batch).await;
             if let Err(error) = self.reader.confirm(next).await {
                 // MySQL holds the rows; on a restart they would be offered again and skipped as present.
@@ -380,6 +412,21 @@ impl Store {
                 break;
             }
         }
+    }
+
+    /// Reloads the price table when it is older than a minute; keeps the old one if MySQL does not answer.
+    async fn refresh_prices(&mut self) {
+        if self.prices_loaded.is_some_and(|at| at.elapsed() < PRICES_MAX_AGE)
+            || !self.shared.migrated.load(Ordering::Relaxed)
+        {
+            return;
+        }
+        match tokio::time::timeout(Duration::from_secs(2), db::prices::load_price_book(&self.pool)).await {
+            Ok(Ok(prices)) => self.prices = prices,
+            Ok(Err(error)) => tracing::warn!(%error, "cannot read the price table; /metrics keeps the last prices"),
+            Err(_) => tracing::warn!("the price table did not load in 2 s; /metrics keeps the last prices"),
+        }
+        self.prices_loaded = Some(Instant::now());
     }
 
     /// Applies migrations if they are not applied yet. Returns whether the schema is ready.

@@ -1,11 +1,13 @@
 //! The proxy's side of the database: the migrator and the inserts. The proxy only writes; the
-//! admin API only reads the request tables.
+//! admin API only reads the request tables. The one table the proxy reads is the price table, for
+//! the cost in `/metrics`.
 //!
 //! The multi-row INSERTs run as non-persistent statements: each batch size is a different statement
 //! of up to tens of thousands of placeholders; caching them (sqlx keeps 100 per connection, the
 //! server its own copies) only holds memory, as nearly every batch size comes once.
 
 pub mod message_nodes;
+pub mod prices;
 pub mod requests;
 pub mod rollups;
 

@@ -2,6 +2,7 @@
 
 pub mod forward;
 pub mod health;
+pub mod metrics;
 pub mod models;
 pub mod root;
 pub mod sse_relay;
@@ -17,6 +18,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(root::root))
         .route("/health", get(health::health))
+        .route("/metrics", get(metrics::metrics))
         .route("/v1/models", get(models::list_models).fallback(forward::forward))
         .route("/v1/models/{id}", get(models::retrieve_model).fallback(forward::forward))
         // Chat, completions, embeddings and any other `/v1/*` call, whatever the method.

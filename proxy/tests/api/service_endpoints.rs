@@ -83,3 +83,50 @@ async fn a_model_is_retrieved_as_an_alias_or_from_the_upstream(pool: MySqlPool) 
     assert_eq!((forwarded.method.as_str(), forwarded.path_and_query.as_str()), ("GET", "/v1/models/claude-opus-4-1"));
     assert_eq!(app.logged_requests().await.len(), 2);
 }
+
+/// The value of the one sample of `/metrics` whose line starts with `series`.
+fn sample(text: &str, series: &str) -> f64 {
+    let line = text.lines().find(|l| l.starts_with(series)).unwrap_or_else(|| panic!("{series} in\n{text}"));
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+#[sqlx::test(migrations = false)]
+async fn metrics_count_requests_tokens_and_cost_in_prometheus_format(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let body = r#"{"model":"gpt-4o","messages":[{"role":"user","content":"Hello"}]}"#;
+    for _ in 0..2 {
+        assert_eq!(app.post_json("/v1/chat/completions", body, None).await.status(), 200);
+    }
+    assert_eq!(app.post_json("/v1/chat/completions", "{not json", None).await.status(), 400);
+    app.flush().await;
+    let rows = app.logged_requests().await;
+    let ok: Vec<_> = rows.iter().filter(|r| r.outcome == "ok").collect();
+    let (prompt, completion): (i64, i64) =
+        ok.iter().fold((0, 0), |(p, c), r| (p + r.prompt_tokens.unwrap(), c + r.completion_tokens.unwrap()));
+    let model = ok[0].upstream_model.clone().unwrap();
+    assert_eq!(model, "claude-3-5-sonnet-20241022", "the default mapping");
+
+    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    let text = response.text().await.unwrap();
+    assert_eq!(
+        sample(&text, r#"tokenslipper_requests_total{model="gpt-4o",endpoint="/v1/chat/completions",outcome="ok"}"#),
+        2.0
+    );
+    assert_eq!(
+        sample(&text, r#"tokenslipper_requests_total{model="",endpoint="/v1/chat/completions",outcome="error"}"#),
+        1.0
+    );
+    assert_eq!(sample(&text, r#"tokenslipper_request_duration_seconds_count{stream="false"}"#), 3.0);
+    let tokens = |kind: &str| {
+        sample(&text, &format!(r#"tokenslipper_tokens_total{{model="{model}",kind="{kind}",source="measured"}}"#))
+    };
+    assert_eq!((tokens("prompt"), tokens("completion")), (prompt as f64, completion as f64));
+    // claude-3-5-sonnet at the seeded $3 in / $15 out per 1M tokens.
+    let expected = (prompt * 3 + completion * 15) as f64 / 1e6;
+    let cost = sample(&text, &format!(r#"tokenslipper_cost_usd_total{{model="{model}",source="measured"}}"#));
+    assert!((cost - expected).abs() < 1e-12, "{cost} vs {expected}");
+    assert_eq!(sample(&text, "tokenslipper_log_spooled_records"), 0.0);
+    assert_eq!(sample(&text, "tokenslipper_log_written_total"), 3.0);
+}
