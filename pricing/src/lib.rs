@@ -2,9 +2,11 @@
 //! the same number as picodollars per token, so a cost is an exact integer sum of tokens × price and
 //! the same figure comes out whichever order rows are added in. Dollars appear only for display.
 
+mod budget_period;
 mod price_book;
 mod usd;
 
+pub use budget_period::{budget_used, Period, ScopedUsage};
 pub use price_book::{PriceBook, PricePeriod};
 pub use usd::{micros_from_usd, usd_from_micros, usd_from_pico};
 

@@ -34,6 +34,8 @@ pub struct Config {
     /// Longest a client may take to send a request's headers; slower connections are closed.
     pub client_header_timeout: Duration,
     pub log_writer: LogWriterConfig,
+    /// How often budgets are re-read and their usage summed (hard limits and alerts follow within it).
+    pub budget_check_interval: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -60,6 +62,7 @@ impl fmt::Debug for Config {
             .field("database", &self.database_display)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("client_header_timeout", &self.client_header_timeout)
+            .field("budget_check_interval", &self.budget_check_interval)
             .field("log_writer", &self.log_writer)
             .finish_non_exhaustive()
     }
@@ -133,6 +136,11 @@ impl Config {
                 "CLIENT_HEADER_TIMEOUT_SECS",
                 get("CLIENT_HEADER_TIMEOUT_SECS"),
                 30,
+            )?),
+            budget_check_interval: Duration::from_millis(parse_positive(
+                "BUDGET_CHECK_INTERVAL_MS",
+                get("BUDGET_CHECK_INTERVAL_MS"),
+                2_000,
             )?),
             log_writer: LogWriterConfig {
                 spool_dir: get("LOG_SPOOL_DIR").unwrap_or("spool").into(),

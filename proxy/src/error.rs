@@ -27,6 +27,8 @@ pub enum ProxyError {
     UnknownRoute { method: String, path: String },
     #[error("The request body could not be read: {0}")]
     BodyUnreadable(String),
+    #[error("You exceeded your current quota: the budget \"{name}\" is used up for this {period}. Raise it in the TokenSlipper admin, or wait for the next {period}.")]
+    BudgetExhausted { name: String, period: &'static str },
 }
 
 impl ProxyError {
@@ -40,6 +42,7 @@ impl ProxyError {
             ProxyError::UpstreamUnreachable | ProxyError::UpstreamStreamBroken => StatusCode::BAD_GATEWAY,
             ProxyError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             ProxyError::UnknownRoute { .. } => StatusCode::NOT_FOUND,
+            ProxyError::BudgetExhausted { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -55,6 +58,8 @@ impl ProxyError {
             ProxyError::UpstreamTimeout => ("upstream_error", None, "upstream_timeout"),
             ProxyError::UpstreamStreamBroken => ("upstream_error", None, "upstream_stream_broken"),
             ProxyError::UnknownRoute { .. } => ("invalid_request_error", None, "unknown_url"),
+            // OpenAI's own answer when an account is out of credit.
+            ProxyError::BudgetExhausted { .. } => ("insufficient_quota", None, "insufficient_quota"),
         }
     }
 

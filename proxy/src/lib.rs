@@ -1,6 +1,8 @@
 //! TokenSlipper's proxy: forwards OpenAI-compatible calls to the upstream API, maps model names,
 //! and records every call in MySQL without making the call wait for the database.
 
+pub mod budget_gate;
+pub mod budget_watch;
 pub mod client_auth;
 pub mod config;
 pub mod conversation;
@@ -23,3 +25,4 @@ pub mod telemetry;
 pub mod token_estimate;
 pub mod upstream;
 pub mod usage_chunk;
+pub mod webhook;

@@ -13,6 +13,8 @@ use sqlx::MySqlPool;
 use tokio::net::TcpListener;
 use tower::Service;
 
+use crate::budget_gate::BudgetGate;
+use crate::budget_watch::BudgetWatch;
 use crate::client_auth::ClientAuth;
 use crate::config::Config;
 use crate::db;
@@ -27,6 +29,7 @@ pub struct AppState {
     pub log: LogSender,
     pub client_auth: ClientAuth,
     pub pool: MySqlPool,
+    pub budgets: BudgetGate,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +46,7 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     writer: LogWriter,
+    watcher: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -60,14 +64,23 @@ impl Application {
         let writer = LogWriter::start(pool.clone(), config.log_writer.clone())
             .await
             .map_err(|source| StartupError::Spool { dir: spool_dir, source })?;
+        let budgets = BudgetGate::default();
+        let watch = BudgetWatch {
+            pool: pool.clone(),
+            gate: budgets.clone(),
+            client: http_client.clone(),
+            interval: config.budget_check_interval,
+        };
+        let watcher = tokio::spawn(watch.run());
         let state = AppState {
+            budgets,
             client_auth: ClientAuth::new(config.verify_client_auth, &config.proxy_api_keys),
             config: Arc::new(config),
             http_client,
             log: writer.sender(),
             pool,
         };
-        Ok(Application { listener, state, writer })
+        Ok(Application { listener, state, writer, watcher })
     }
 
     pub fn port(&self) -> u16 {
@@ -140,6 +153,7 @@ impl Application {
             });
         }
         drop(self.listener);
+        self.watcher.abort();
         connections.shutdown().await;
         self.writer.shutdown(Duration::from_secs(10)).await;
         Ok(())

@@ -6,6 +6,7 @@
 //! of up to tens of thousands of placeholders; caching them (sqlx keeps 100 per connection, the
 //! server its own copies) only holds memory, as nearly every batch size comes once.
 
+pub mod budgets;
 pub mod message_nodes;
 pub mod prices;
 pub mod requests;

@@ -76,6 +76,14 @@ pub async fn forward(
         record.is_stream = fields.stream;
     }
 
+    // A used-up budget with a hard limit answers here, before the upstream is asked.
+    let record = pending.record();
+    let models: Vec<&str> =
+        [&record.client_model, &record.upstream_model].into_iter().flatten().map(String::as_str).collect();
+    if let Some(budget) = state.budgets.check(&models, record.client_key.as_deref()) {
+        return pending.fail(ProxyError::BudgetExhausted { name: budget.name, period: budget.period }).into_response();
+    }
+
     let url = upstream_url(&state.config.upstream_base_url, &uri);
     let request = state
         .http_client

@@ -3,6 +3,7 @@
 //! recorded OpenAI wire format. Migrations are not pre-applied: the proxy applies them itself.
 
 mod bad_input;
+mod budgets;
 mod client_auth;
 mod conversation_storage;
 mod errors;
