@@ -3,6 +3,7 @@
 
 pub mod aggregates;
 pub mod billing;
+pub mod budgets;
 pub mod prices;
 pub mod requests;
 pub mod top_costs;

@@ -1,5 +1,6 @@
 //! The admin GraphQL schema: plain modules with no HTTP in them.
 
+pub mod budget_types;
 pub mod cost_types;
 pub mod errors;
 pub mod mutation;

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 
 use crate::costing::CostSums;
 use crate::db::aggregates::{self, GroupBy, RollupFilter};
-use crate::db::{prices, requests};
+use crate::db::{budgets, prices, requests};
+use crate::graphql::budget_types::{Budget, BudgetAlert};
 use crate::graphql::cost_types::{ConversationCost, CostGrouping, CostReport, ModelPrice};
 use crate::graphql::errors::{bad_user_input, internal};
 use crate::graphql::types::*;
@@ -238,6 +239,32 @@ impl Query {
         #[graphql(default = 10, validator(minimum = 1, maximum = 100))] limit: i32,
     ) -> Result<Vec<ConversationCost>> {
         reports::top_conversations(pool(ctx), &window(range)?, limit).await.map_err(internal)
+    }
+
+    /// Every budget with where it stands in its current period.
+    async fn budgets(&self, ctx: &Context<'_>) -> Result<Vec<Budget>> {
+        let pool = pool(ctx);
+        let (rows, prices) = tokio::try_join!(async { budgets::all(pool).await.map_err(internal) }, async {
+            prices::book(pool).await.map_err(internal)
+        },)?;
+        let now = Utc::now();
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let period = pricing::Period::parse(&row.period).unwrap_or(pricing::Period::Month);
+            let usage = budgets::usage_since(pool, &row, period.bounds(now).0).await.map_err(internal)?;
+            out.push(Budget::new(row, &usage, &prices, now));
+        }
+        Ok(out)
+    }
+
+    /// Alerts the budgets fired, newest first.
+    async fn budget_alerts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 50, validator(minimum = 1, maximum = 500))] limit: i32,
+    ) -> Result<Vec<BudgetAlert>> {
+        let rows = budgets::alerts(pool(ctx), i64::from(limit)).await.map_err(internal)?;
+        Ok(rows.into_iter().map(BudgetAlert::from).collect())
     }
 
     /// Every price entry, by model and effective date. Also at `GET /api/prices` (JSON, the

@@ -6,6 +6,7 @@ mod auth_and_limits;
 mod binary;
 mod browser;
 mod browser_costs;
+mod budgets;
 mod chromium;
 mod costs;
 mod helpers;

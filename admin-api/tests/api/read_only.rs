@@ -2,7 +2,7 @@
 //! tables it writes are its own configuration.
 
 /// Tables the admin API owns.
-const CONFIGURATION_TABLES: [&str; 1] = ["model_prices"];
+const CONFIGURATION_TABLES: [&str; 2] = ["model_prices", "budgets"];
 
 #[test]
 fn the_admin_api_source_writes_only_its_configuration_tables() {
