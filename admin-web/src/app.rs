@@ -5,6 +5,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use crate::i18n::{use_texts, Lang, Language};
+use crate::pages::budgets::BudgetsPage;
 use crate::pages::login::LoginPage;
 use crate::pages::not_found::NotFoundPage;
 use crate::pages::overview::OverviewPage;
@@ -53,6 +54,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/request/:id") view=RequestDetailPage />
                         <Route path=path!("/reports") view=ReportsPage />
                         <Route path=path!("/prices") view=PricesPage />
+                        <Route path=path!("/budgets") view=BudgetsPage />
                     </Routes>
                 </Show>
             </main>
@@ -72,7 +74,8 @@ fn Header() -> impl IntoView {
             "requests" => path.contains("/request"),
             "reports" => path.contains("/reports"),
             "prices" => path.contains("/prices"),
-            _ => !["/request", "/reports", "/prices"].iter().any(|p| path.contains(p)),
+            "budgets" => path.contains("/budgets"),
+            _ => !["/request", "/reports", "/prices", "/budgets"].iter().any(|p| path.contains(p)),
         };
         here.then_some("page")
     };
@@ -92,6 +95,7 @@ fn Header() -> impl IntoView {
                     <a href=routes::overview() aria-current=move || current("overview")>{move || texts().nav_overview}</a>
                     <a href=routes::requests("") aria-current=move || current("requests")>{move || texts().nav_requests}</a>
                     <a href=routes::reports("") aria-current=move || current("reports")>{move || texts().nav_reports}</a>
+                    <a href=routes::budgets() aria-current=move || current("budgets")>{move || texts().nav_budgets}</a>
                     <a href=routes::prices() aria-current=move || current("prices")>{move || texts().nav_prices}</a>
                 </nav>
             </Show>

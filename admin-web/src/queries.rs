@@ -86,6 +86,34 @@ pub struct DeletePrice;
 )]
 pub struct ImportPrices;
 
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../admin-api/schema.graphql",
+    query_path = "queries/budgets.graphql",
+    response_derives = "Clone, Debug, PartialEq"
+)]
+pub struct Budgets;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../admin-api/schema.graphql",
+    query_path = "queries/save_budget.graphql",
+    variables_derives = "Clone, Debug"
+)]
+pub struct CreateBudget;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../admin-api/schema.graphql",
+    query_path = "queries/save_budget.graphql",
+    variables_derives = "Clone, Debug"
+)]
+pub struct UpdateBudget;
+
+#[derive(GraphQLQuery)]
+#[graphql(schema_path = "../admin-api/schema.graphql", query_path = "queries/save_budget.graphql")]
+pub struct DeleteBudget;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,10 @@ pub fn reports(query_string: &str) -> String {
     format!("{BASE}/reports{query_string}")
 }
 
+pub fn budgets() -> String {
+    format!("{BASE}/budgets")
+}
+
 pub fn prices() -> String {
     format!("{BASE}/prices")
 }

@@ -5,6 +5,7 @@ mod admin_site;
 mod auth_and_limits;
 mod binary;
 mod browser;
+mod browser_budgets;
 mod browser_costs;
 mod budgets;
 mod chromium;

@@ -1,3 +1,4 @@
+pub mod budgets;
 pub mod login;
 pub mod not_found;
 pub mod overview;
