@@ -95,7 +95,15 @@ impl BudgetWatch {
             let Some(url) = alert.webhook_url.clone() else {
                 continue;
             };
-            let sent = self.client.post(&url).timeout(WEBHOOK_TIMEOUT).json(&webhook::payload(&alert)).send().await;
+            let body = webhook::payload(&alert).to_string();
+            let sent = self
+                .client
+                .post(&url)
+                .timeout(WEBHOOK_TIMEOUT)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body)
+                .send()
+                .await;
             let outcome = match sent {
                 Ok(response) if response.status().is_success() => Ok(()),
                 Ok(response) => Err(format!("HTTP {}", response.status())),
