@@ -375,6 +375,12 @@ impl Store {
                     }
                 }
                 Some(request) = flush_requests.recv() => waiting.push(request),
+                // A first attempt can fail (MySQL down, another proxy migrating the same database
+                // at that moment); retry without waiting for a record to write, so that `/health`
+                // and the budget watcher do not wait for traffic.
+                () = tokio::time::sleep(Duration::from_secs(1)), if !self.shared.migrated.load(Ordering::Relaxed) => {
+                    self.migrate_once().await;
+                }
             }
         }
     }

@@ -49,6 +49,19 @@ async fn proxy(pool: &MySqlPool) -> TestApp {
     spawn_app_with(pool.clone(), &[("BUDGET_CHECK_INTERVAL_MS", "100"), ("LOG_FLUSH_INTERVAL_MS", "20")]).await
 }
 
+/// Waits until one of the proxies has applied the migrations (the other finds them done when it
+/// first writes).
+async fn migrated(apps: &[&TestApp]) {
+    for _ in 0..300 {
+        if apps.iter().any(|app| app.log.status().migrations_applied) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let errors: Vec<_> = apps.iter().map(|app| app.log.status().last_database_error).collect();
+    panic!("no proxy applied the migrations: {errors:?}");
+}
+
 async fn alerts(pool: &MySqlPool) -> Vec<(i32, String)> {
     sqlx::query_as("SELECT threshold, delivery FROM budget_alerts ORDER BY threshold").fetch_all(pool).await.unwrap()
 }
@@ -67,7 +80,7 @@ async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
 async fn a_budget_crossed_through_two_proxies_fires_once_and_its_hard_limit_holds(pool: MySqlPool) {
     let hook = receiver().await;
     let (a, b) = (proxy(&pool).await, proxy(&pool).await);
-    a.flush().await;
+    migrated(&[&a, &b]).await;
     sqlx::query(
         "INSERT INTO budgets (name, metric, period, model, client_key, amount, thresholds, hard_limit, webhook_url, \
          webhook_format) VALUES ('team tokens', 'tokens', 'day', NULL, NULL, ?, '50,100', TRUE, ?, 'generic')",
@@ -140,7 +153,7 @@ async fn a_budget_crossed_through_two_proxies_fires_once_and_its_hard_limit_hold
 #[sqlx::test(migrations = false)]
 async fn a_model_budget_without_hard_limit_only_alerts_and_spares_other_models(pool: MySqlPool) {
     let app = proxy(&pool).await;
-    app.flush().await;
+    migrated(&[&app]).await;
     // Cost: claude-3-5-sonnet (what gpt-4o maps to) at $3/$15: 20 × 3 + 2 × 15 = 90 µ$ a call.
     sqlx::query(
         "INSERT INTO budgets (name, metric, period, model, client_key, amount, thresholds, hard_limit, webhook_url, \
