@@ -16,11 +16,12 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
 const TOKEN: &str = "benchmark-token-0123456789";
 
 const OVERVIEW: &str = "{ overview { totals { requests messages promptTokens completionTokens totalTokens \
-    averageLatencyMs p95LatencyMs errors errorRate } recentRequests { id startedAt clientModel upstreamModel stream \
-    outcome latencyMs totalTokens preview } models { model requests totalTokens averageLatencyMs errors } } }";
+    averageLatencyMs p95LatencyMs errors errorRate cost { measuredUsd estimatedUsd unpricedRequests } } recentRequests { id startedAt clientModel upstreamModel stream \
+    outcome latencyMs totalTokens preview cost { status usd } } models { model requests totalTokens averageLatencyMs errors \
+    cost { measuredUsd estimatedUsd } } } }";
 const PAGE: &str = "query($page: Int!, $pageSize: Int!, $filter: RequestFilter) { requests(page: $page, \
     pageSize: $pageSize, filter: $filter) { totalCount pageCount items { id startedAt clientModel upstreamModel \
-    stream outcome httpStatus latencyMs promptTokens completionTokens preview } } }";
+    stream outcome httpStatus latencyMs promptTokens completionTokens preview cost { status usd } } } }";
 
 struct Client {
     http: reqwest::Client,
@@ -84,6 +85,25 @@ async fn main() {
          json!({"from": seven_days_ago})),
         ("modelStats, last 30 days".into(), "{ modelStats { model requests totalTokens averageLatencyMs errors } }", json!({})),
     ];
+    for grouping in ["MODEL", "DAY", "HOUR", "CLIENT_KEY", "ENDPOINT"] {
+        scenarios.push((
+            format!("costReport {grouping}, last 30 days"),
+            "query($g: CostGrouping!) { costReport(groupBy: $g) { rows { key requests cost { measuredUsd \
+             estimatedUsd unpricedRequests } } total { cost { measuredUsd } } } }",
+            json!({"g": grouping}),
+        ));
+    }
+    scenarios.push(("topRequests 10, last 30 days".into(), "{ topRequests { id startedAt cost { usd } } }", json!({})));
+    scenarios.push((
+        "topConversations 10, last 30 days".into(),
+        "{ topConversations { conversationId title cost { measuredUsd estimatedUsd } } }",
+        json!({}),
+    ));
+    scenarios.push((
+        "topRequests 10, last 7 days".into(),
+        "query($from: DateTime) { topRequests(range: {from: $from}) { id cost { usd } } }",
+        json!({"from": seven_days_ago}),
+    ));
     for (name, filter) in &filters {
         let first = client.run(PAGE, &json!({"page": 1, "pageSize": 20, "filter": filter})).await;
         let pages = first["requests"]["pageCount"].as_i64().unwrap().max(1);

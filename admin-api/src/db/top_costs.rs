@@ -1,8 +1,8 @@
 //! The most expensive requests and conversations of a window. MySQL ranks the rows with the prices
-//! passed in as a small derived table (one row per model and price period, built from the price
-//! book, so snapshot names resolve exactly as everywhere else); the exact figures are then
-//! computed from the returned rows' tokens in Rust. Calls without a price cannot be ranked by cost
-//! and are left out.
+//! written into the statement as `CASE` expressions (one branch per model and price period, built
+//! from the price book, so snapshot names resolve exactly as everywhere else), reading only the
+//! narrow `requests_cost` index; the exact figures are then computed from the returned rows' tokens
+//! in Rust. Calls without a price cannot be ranked by cost and are left out.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use pricing::PriceBook;
@@ -11,10 +11,19 @@ use sqlx::{MySql, MySqlPool, QueryBuilder};
 use crate::costing::priced_model;
 use crate::time_window::Window;
 
-/// Picodollars of one row, in floating point: for ordering only.
-const COST_EXPRESSION: &str = "(GREATEST(COALESCE(r.prompt_tokens, 0) - COALESCE(r.cached_tokens, 0) \
-    - COALESCE(r.cache_write_tokens, 0), 0) * p.input + COALESCE(r.cached_tokens, 0) * p.cache_read \
-    + COALESCE(r.cache_write_tokens, 0) * p.cache_write + COALESCE(r.completion_tokens, 0) * p.output)";
+/// The model a row is priced by.
+const PRICED_MODEL: &str = "COALESCE(NULLIF(r.upstream_model, ''), r.client_model)";
+
+/// One model's price over `[from, until)`, as the floating-point numbers ranking uses.
+struct RankPrice {
+    model: String,
+    from: NaiveDateTime,
+    until: NaiveDateTime,
+    input: f64,
+    output: f64,
+    cache_read: f64,
+    cache_write: f64,
+}
 
 /// Ids of the `limit` costliest requests started in the window, costliest first.
 pub async fn top_request_ids(
@@ -23,10 +32,15 @@ pub async fn top_request_ids(
     book: &PriceBook,
     limit: u64,
 ) -> sqlx::Result<Vec<Vec<u8>>> {
-    let Some(mut query) = ranked_rows(pool, window, book, "SELECT r.id").await? else {
+    let prices = rank_prices(pool, window, book).await?;
+    if prices.is_empty() {
         return Ok(Vec::new());
-    };
-    query.push(format!(" ORDER BY {COST_EXPRESSION} DESC, r.id DESC LIMIT ")).push_bind(limit);
+    }
+    let mut query = QueryBuilder::<MySql>::new("SELECT r.id FROM requests r WHERE ");
+    push_window_and_priced(&mut query, window, &prices);
+    query.push(" ORDER BY ");
+    push_cost(&mut query, &prices);
+    query.push(" DESC, r.id DESC LIMIT ").push_bind(limit);
     query.build_query_scalar().fetch_all(pool).await
 }
 
@@ -37,31 +51,23 @@ pub async fn top_conversation_ids(
     book: &PriceBook,
     limit: u64,
 ) -> sqlx::Result<Vec<Vec<u8>>> {
-    let Some(mut query) = ranked_rows(pool, window, book, "SELECT r.conversation_id").await? else {
+    let prices = rank_prices(pool, window, book).await?;
+    if prices.is_empty() {
         return Ok(Vec::new());
-    };
-    query.push(format!(
-        " AND r.conversation_id IS NOT NULL GROUP BY r.conversation_id \
-         ORDER BY SUM({COST_EXPRESSION}) DESC, r.conversation_id LIMIT "
-    ));
-    query.push_bind(limit);
+    }
+    let mut query = QueryBuilder::<MySql>::new("SELECT r.conversation_id FROM requests r WHERE ");
+    push_window_and_priced(&mut query, window, &prices);
+    query.push(" AND r.conversation_id IS NOT NULL GROUP BY r.conversation_id ORDER BY SUM(");
+    push_cost(&mut query, &prices);
+    query.push(") DESC, r.conversation_id LIMIT ").push_bind(limit);
     query.build_query_scalar().fetch_all(pool).await
 }
 
-/// `select` FROM the window's rows joined to their price periods, up to the WHERE clause; `None`
-/// when no model of the window has a price.
-async fn ranked_rows<'a>(
-    pool: &MySqlPool,
-    window: &Window,
-    book: &PriceBook,
-    select: &str,
-) -> sqlx::Result<Option<QueryBuilder<'a, MySql>>> {
-    let from = window.from.map(|f| f.naive_utc()).unwrap_or(earliest());
-    let to = window.to.naive_utc();
-    // The recorded model names of the window, from the rollup (its hours cover the window).
+/// The price periods of every model recorded in the window (from the rollup, whose hours cover it).
+async fn rank_prices(pool: &MySqlPool, window: &Window, book: &PriceBook) -> sqlx::Result<Vec<RankPrice>> {
     let mut names =
         QueryBuilder::<MySql>::new("SELECT DISTINCT client_model, upstream_model FROM billing_hourly WHERE hour < ");
-    names.push_bind(to);
+    names.push_bind(window.to.naive_utc());
     if let Some(from) = window.from {
         names.push(" AND hour >= ").push_bind(crate::time_window::floor_hour(from).naive_utc());
     }
@@ -69,33 +75,59 @@ async fn ranked_rows<'a>(
     let mut models: Vec<&str> = pairs.iter().map(|(client, upstream)| priced_model(client, upstream)).collect();
     models.sort_unstable();
     models.dedup();
-
-    let mut query = QueryBuilder::<MySql>::new(format!("{select} FROM requests r JOIN ("));
-    let mut periods = 0;
+    let mut prices = Vec::new();
     for model in models {
         for period in book.periods(model) {
             let price = period.price;
-            query.push(if periods == 0 { "SELECT " } else { " UNION ALL SELECT " });
-            query.push_bind(model.to_string()).push(" AS model, ");
-            query.push_bind(day_start(period.from)).push(" AS from_at, ");
-            query.push_bind(period.until.map(day_start).unwrap_or(latest())).push(" AS until_at, ");
-            query.push("CAST(").push_bind(price.input).push(" AS DECIMAL(20, 0)) AS input, CAST(");
-            query.push_bind(price.output).push(" AS DECIMAL(20, 0)) AS output, CAST(");
-            query.push_bind(price.cache_read.unwrap_or(price.input)).push(" AS DECIMAL(20, 0)) AS cache_read, CAST(");
-            query.push_bind(price.cache_write.unwrap_or(price.input)).push(" AS DECIMAL(20, 0)) AS cache_write");
-            periods += 1;
+            prices.push(RankPrice {
+                model: model.to_string(),
+                from: day_start(period.from),
+                until: period.until.map(day_start).unwrap_or(latest()),
+                input: price.input as f64,
+                output: price.output as f64,
+                cache_read: price.cache_read.unwrap_or(price.input) as f64,
+                cache_write: price.cache_write.unwrap_or(price.input) as f64,
+            });
         }
     }
-    if periods == 0 {
-        return Ok(None);
-    }
+    Ok(prices)
+}
+
+/// The window's rows with usage and a price.
+fn push_window_and_priced(query: &mut QueryBuilder<'_, MySql>, window: &Window, prices: &[RankPrice]) {
+    query.push("r.usage_source IN ('upstream', 'estimated') AND r.started_at >= ");
+    query.push_bind(window.from.map(|f| f.naive_utc()).unwrap_or(earliest()));
+    query.push(" AND r.started_at < ").push_bind(window.to.naive_utc());
+    query.push(" AND ");
+    push_price(query, prices, |p| p.input);
+    query.push(" IS NOT NULL");
+}
+
+/// The row's cost in picodollars, as a DOUBLE: for ordering only.
+fn push_cost(query: &mut QueryBuilder<'_, MySql>, prices: &[RankPrice]) {
     query.push(
-        ") p ON p.model = COALESCE(NULLIF(r.upstream_model, ''), r.client_model) \
-         AND r.started_at >= p.from_at AND r.started_at < p.until_at \
-         WHERE r.usage_source IN ('upstream', 'estimated') AND r.started_at >= ",
+        "(GREATEST(COALESCE(r.prompt_tokens, 0) - COALESCE(r.cached_tokens, 0) - COALESCE(r.cache_write_tokens, 0), 0) * ",
     );
-    query.push_bind(from).push(" AND r.started_at < ").push_bind(to);
-    Ok(Some(query))
+    push_price(query, prices, |p| p.input);
+    query.push(" + COALESCE(r.cached_tokens, 0) * ");
+    push_price(query, prices, |p| p.cache_read);
+    query.push(" + COALESCE(r.cache_write_tokens, 0) * ");
+    push_price(query, prices, |p| p.cache_write);
+    query.push(" + COALESCE(r.completion_tokens, 0) * ");
+    push_price(query, prices, |p| p.output);
+    query.push(")");
+}
+
+/// `CASE WHEN <model and day match> THEN <price> … END`: NULL for a row without a price.
+fn push_price(query: &mut QueryBuilder<'_, MySql>, prices: &[RankPrice], field: fn(&RankPrice) -> f64) {
+    query.push("(CASE");
+    for price in prices {
+        query.push(format!(" WHEN {PRICED_MODEL} = ")).push_bind(price.model.clone());
+        query.push(" AND r.started_at >= ").push_bind(price.from);
+        query.push(" AND r.started_at < ").push_bind(price.until);
+        query.push(" THEN ").push_bind(field(price));
+    }
+    query.push(" END)");
 }
 
 /// The ends of MySQL's DATETIME range.
