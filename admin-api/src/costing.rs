@@ -66,13 +66,22 @@ impl CostSums {
         }
     }
 
-    pub fn merge(&mut self, other: &CostSums) {
-        self.requests += other.requests;
-        self.tokens.add(&other.tokens);
-        self.measured += other.measured;
-        self.estimated += other.estimated;
-        self.unpriced_requests += other.unpriced_requests;
-        self.unpriced_models.extend(other.unpriced_models.iter().cloned());
+    /// One call, priced on its own (for sums over individual rows rather than rollup groups).
+    pub fn add_call(&mut self, call: &CallUsage<'_>, book: &PriceBook) {
+        self.requests += 1;
+        self.tokens.add(&call.tokens);
+        let cost = request_cost(call, book);
+        match (cost.status, cost.breakdown) {
+            (CostStatus::Measured, Some(parts)) => self.measured += parts.total(),
+            (CostStatus::Estimated, Some(parts)) => self.estimated += parts.total(),
+            (CostStatus::NoPrice, _) => {
+                self.unpriced_requests += 1;
+                let model =
+                    priced_model(call.client_model.unwrap_or_default(), call.upstream_model.unwrap_or_default());
+                self.unpriced_models.insert(model.to_string());
+            }
+            _ => {}
+        }
     }
 }
 

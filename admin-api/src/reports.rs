@@ -43,15 +43,14 @@ pub async fn cost_report(pool: &MySqlPool, window: &Window, group_by: CostGroupi
 pub async fn costs_by_client_model(
     pool: &MySqlPool,
     window: &Window,
+    book: &PriceBook,
 ) -> sqlx::Result<(CostSums, BTreeMap<String, CostSums>)> {
-    let split = window.split();
-    let (book, groups) =
-        tokio::try_join!(prices::book(pool), billing::groups(pool, &split, billing::Detail::default()))?;
-    let by_model = costing::group_costs(&groups, costing::Grouping::ClientModel, &book)
+    let groups = billing::groups(pool, &window.split(), billing::Detail::default()).await?;
+    let by_model = costing::group_costs(&groups, costing::Grouping::ClientModel, book)
         .into_iter()
         .map(|(key, sums)| (key.label(), sums))
         .collect();
-    Ok((costing::total_costs(&groups, &book), by_model))
+    Ok((costing::total_costs(&groups, book), by_model))
 }
 
 pub async fn top_requests(pool: &MySqlPool, window: &Window, limit: i32) -> sqlx::Result<Vec<RequestSummary>> {
@@ -96,35 +95,19 @@ pub async fn top_conversations(pool: &MySqlPool, window: &Window, limit: i32) ->
 }
 
 fn add_call(sums: &mut CostSums, row: &top_costs::PricedRow, book: &PriceBook) {
-    let tokens = TokenCounts {
-        prompt: row.prompt_tokens.map_or(0, i64::from),
-        completion: row.completion_tokens.map_or(0, i64::from),
-        cache_read: row.cached_tokens.map_or(0, i64::from),
-        cache_write: row.cache_write_tokens.map_or(0, i64::from),
-    };
-    let call = CallUsage {
-        client_model: row.client_model.as_deref(),
-        upstream_model: row.upstream_model.as_deref(),
-        started_at: row.started_at,
-        usage_source: &row.usage_source,
-        tokens,
-    };
-    let cost = costing::request_cost(&call, book);
-    sums.requests += 1;
-    sums.tokens.add(&tokens);
-    match (cost.status, cost.breakdown) {
-        (costing::CostStatus::Measured, Some(b)) => sums.measured += b.total(),
-        (costing::CostStatus::Estimated, Some(b)) => sums.estimated += b.total(),
-        (costing::CostStatus::NoPrice, _) => {
-            sums.unpriced_requests += 1;
-            sums.unpriced_models.insert(
-                costing::priced_model(
-                    row.client_model.as_deref().unwrap_or_default(),
-                    row.upstream_model.as_deref().unwrap_or_default(),
-                )
-                .to_string(),
-            );
-        }
-        _ => {}
-    }
+    sums.add_call(
+        &CallUsage {
+            client_model: row.client_model.as_deref(),
+            upstream_model: row.upstream_model.as_deref(),
+            started_at: row.started_at,
+            usage_source: &row.usage_source,
+            tokens: TokenCounts {
+                prompt: row.prompt_tokens.map_or(0, i64::from),
+                completion: row.completion_tokens.map_or(0, i64::from),
+                cache_read: row.cached_tokens.map_or(0, i64::from),
+                cache_write: row.cache_write_tokens.map_or(0, i64::from),
+            },
+        },
+        book,
+    );
 }

@@ -37,16 +37,7 @@ pub async fn top_request_ids(
     book: &PriceBook,
     limit: u64,
 ) -> sqlx::Result<Vec<Vec<u8>>> {
-    let prices = rank_prices(pool, window, book).await?;
-    if prices.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut query = QueryBuilder::<MySql>::new(format!("SELECT r.id {FROM_COST_INDEX}"));
-    push_window_and_priced(&mut query, window, &prices);
-    query.push(" ORDER BY ");
-    push_cost(&mut query, &prices);
-    query.push(" DESC, r.id DESC LIMIT ").push_bind(limit);
-    query.build_query_scalar().fetch_all(pool).await
+    top_ids(pool, window, book, limit, Ranked::Requests).await
 }
 
 /// Conversation ids of the `limit` costliest conversations, by the cost of their requests in the window.
@@ -56,15 +47,44 @@ pub async fn top_conversation_ids(
     book: &PriceBook,
     limit: u64,
 ) -> sqlx::Result<Vec<Vec<u8>>> {
+    top_ids(pool, window, book, limit, Ranked::Conversations).await
+}
+
+enum Ranked {
+    Requests,
+    Conversations,
+}
+
+async fn top_ids(
+    pool: &MySqlPool,
+    window: &Window,
+    book: &PriceBook,
+    limit: u64,
+    ranked: Ranked,
+) -> sqlx::Result<Vec<Vec<u8>>> {
     let prices = rank_prices(pool, window, book).await?;
     if prices.is_empty() {
         return Ok(Vec::new());
     }
-    let mut query = QueryBuilder::<MySql>::new(format!("SELECT r.conversation_id {FROM_COST_INDEX}"));
+    let key = match ranked {
+        Ranked::Requests => "r.id",
+        Ranked::Conversations => "r.conversation_id",
+    };
+    let mut query = QueryBuilder::<MySql>::new(format!("SELECT {key} {FROM_COST_INDEX}"));
     push_window_and_priced(&mut query, window, &prices);
-    query.push(" AND r.conversation_id IS NOT NULL GROUP BY r.conversation_id ORDER BY SUM(");
-    push_cost(&mut query, &prices);
-    query.push(") DESC, r.conversation_id LIMIT ").push_bind(limit);
+    match ranked {
+        Ranked::Requests => {
+            query.push(" ORDER BY ");
+            push_cost(&mut query, &prices);
+            query.push(" DESC, r.id DESC LIMIT ");
+        }
+        Ranked::Conversations => {
+            query.push(" AND r.conversation_id IS NOT NULL GROUP BY r.conversation_id ORDER BY SUM(");
+            push_cost(&mut query, &prices);
+            query.push(") DESC, r.conversation_id LIMIT ");
+        }
+    }
+    query.push_bind(limit);
     query.build_query_scalar().fetch_all(pool).await
 }
 

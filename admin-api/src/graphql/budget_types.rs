@@ -5,7 +5,9 @@ use async_graphql::{Enum, InputObject, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use pricing::{budget_used, Period, PriceBook, ScopedUsage, TokenCounts};
 
-use crate::db::budgets::{AlertRow, BudgetRow, NewBudget, UsageRow};
+use sqlx::MySqlPool;
+
+use crate::db::budgets::{self, AlertRow, BudgetRow, NewBudget, UsageRow};
 
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
 pub enum BudgetMetric {
@@ -149,6 +151,10 @@ pub struct Budget {
     pub status: BudgetStatus,
 }
 
+fn period_of(row: &BudgetRow) -> Period {
+    Period::parse(&row.period).unwrap_or(Period::Month)
+}
+
 fn in_unit(metric: &str, amount: i64) -> f64 {
     if metric == "cost" {
         pricing::usd_from_micros(amount)
@@ -158,8 +164,14 @@ fn in_unit(metric: &str, amount: i64) -> f64 {
 }
 
 impl Budget {
-    pub fn new(row: BudgetRow, usage: &[UsageRow], prices: &PriceBook, now: DateTime<Utc>) -> Self {
-        let period = Period::parse(&row.period).unwrap_or(Period::Month);
+    /// A stored budget with its use of the period holding `now`.
+    pub async fn load(pool: &MySqlPool, row: BudgetRow, prices: &PriceBook, now: DateTime<Utc>) -> sqlx::Result<Self> {
+        let usage = budgets::usage_since(pool, &row, period_of(&row).bounds(now).0).await?;
+        Ok(Budget::new(row, &usage, prices, now))
+    }
+
+    fn new(row: BudgetRow, usage: &[UsageRow], prices: &PriceBook, now: DateTime<Utc>) -> Self {
+        let period = period_of(&row);
         let (start, end) = period.bounds(now);
         let used = budget_used(
             row.metric == "cost",

@@ -23,11 +23,8 @@ async fn budget_by_id(ctx: &Context<'_>, id: i64) -> Result<Budget> {
     let pool = pool(ctx);
     let row =
         budgets::one(pool, id).await.map_err(internal)?.ok_or_else(|| internal("a budget just written is gone"))?;
-    let now = chrono::Utc::now();
-    let period = pricing::Period::parse(&row.period).unwrap_or(pricing::Period::Month);
-    let usage = budgets::usage_since(pool, &row, period.bounds(now).0).await.map_err(internal)?;
     let book = prices::book(pool).await.map_err(internal)?;
-    Ok(Budget::new(row, &usage, &book, now))
+    Budget::load(pool, row, &book, chrono::Utc::now()).await.map_err(internal)
 }
 
 /// Validates every entry first, so that a bad one imports nothing.

@@ -74,12 +74,12 @@ impl Query {
         let split = window.split();
         // Independent queries, run side by side on separate connections.
         let no_filter = RollupFilter::default();
-        let (totals, histogram, recent, (total_cost, model_costs), book) = tokio::try_join!(
+        let book = prices::book(pool).await.map_err(internal)?;
+        let (totals, histogram, recent, (total_cost, model_costs)) = tokio::try_join!(
             async { aggregates::sums(pool, &split, GroupBy::Nothing, &no_filter).await.map_err(internal) },
             async { aggregates::latency_histogram(pool, &split).await.map_err(internal) },
             async { requests::fetch_recent(pool, &window, recent_limit as u64).await.map_err(internal) },
-            async { reports::costs_by_client_model(pool, &window).await.map_err(internal) },
-            async { prices::book(pool).await.map_err(internal) },
+            async { reports::costs_by_client_model(pool, &window, &book).await.map_err(internal) },
         )?;
         let models = model_stats_of(pool, &window, &model_costs).await?;
         let totals = totals.into_values().next().unwrap_or_default();
@@ -205,7 +205,8 @@ impl Query {
     /// Per client model: requests, tokens, average latency, errors, cost (default: the last 30 days).
     async fn model_stats(&self, ctx: &Context<'_>, range: Option<TimeRange>) -> Result<Vec<ModelStats>> {
         let window = window(range)?;
-        let (_, costs) = reports::costs_by_client_model(pool(ctx), &window).await.map_err(internal)?;
+        let book = prices::book(pool(ctx)).await.map_err(internal)?;
+        let (_, costs) = reports::costs_by_client_model(pool(ctx), &window, &book).await.map_err(internal)?;
         model_stats_of(pool(ctx), &window, &costs).await
     }
 
@@ -250,9 +251,7 @@ impl Query {
         let now = Utc::now();
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            let period = pricing::Period::parse(&row.period).unwrap_or(pricing::Period::Month);
-            let usage = budgets::usage_since(pool, &row, period.bounds(now).0).await.map_err(internal)?;
-            out.push(Budget::new(row, &usage, &prices, now));
+            out.push(Budget::load(pool, row, &prices, now).await.map_err(internal)?);
         }
         Ok(out)
     }
