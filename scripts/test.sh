@@ -37,3 +37,7 @@ echo "test.sh: building the admin SPA (trunk build --release)" >&2
 cargo test --locked "$@"
 # admin-web's unit tests (formatting, URL state, chart layout) run on the host.
 cargo test --locked -p admin-web
+# The benchmark harness in its quick mode: it must keep working, and nothing it sends may be lost
+# or doubled in MySQL (timings are not checked here; see BENCHMARKS.md).
+echo "test.sh: benchmark harness, quick mode" >&2
+scripts/bench.sh --quick

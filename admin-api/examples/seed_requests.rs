@@ -129,6 +129,7 @@ async fn main() {
             batch_max_rows: 1_000,
             batch_max_bytes: 8 << 20,
             flush_interval: Duration::from_millis(200),
+            enabled: true,
         },
     )
     .await

@@ -46,6 +46,8 @@ pub struct LogWriterConfig {
     pub batch_max_rows: usize,
     pub batch_max_bytes: usize,
     pub flush_interval: Duration,
+    /// `LOG_REQUESTS=false` records nothing (only `/metrics` counts); for measuring what logging costs.
+    pub enabled: bool,
 }
 
 // Keys must never reach a log line, so Debug is written by hand.
@@ -152,6 +154,7 @@ impl Config {
                     get("LOG_FLUSH_INTERVAL_MS"),
                     200,
                 )?),
+                enabled: parse_bool("LOG_REQUESTS", get("LOG_REQUESTS"), true)?,
             },
         })
     }

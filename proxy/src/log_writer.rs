@@ -35,6 +35,8 @@ enum Command {
 /// Counters shared between the writer task, the handles and `/health`.
 #[derive(Default)]
 struct Shared {
+    /// False with `LOG_REQUESTS=false`: records are counted in `/metrics`, never kept.
+    enabled: bool,
     written: AtomicU64,
     dropped: AtomicU64,
     /// Records in the spool that MySQL does not hold yet (found at start, appended since, minus stored).
@@ -97,6 +99,9 @@ impl LogSender {
     /// Queues a record without waiting. A full queue drops it and counts the drop.
     pub fn submit(&self, record: RequestRecord) {
         self.shared.metrics.observe_request(&record);
+        if !self.shared.enabled {
+            return;
+        }
         if let Err(error) = self.commands.try_send(Command::Record(Box::new(record))) {
             self.shared.dropped.fetch_add(1, Ordering::Relaxed);
             *self.shared.last_drop.lock().unwrap() = Some(Instant::now());
@@ -184,7 +189,11 @@ impl LogWriter {
     /// in the spool are written to MySQL first.
     pub async fn start(pool: MySqlPool, config: LogWriterConfig) -> std::io::Result<Self> {
         let (appender, reader) = spool::open(&config.spool_dir).await?;
-        let shared = Arc::new(Shared { backlog_limit: 2 * config.batch_max_rows as u64, ..Shared::default() });
+        let shared = Arc::new(Shared {
+            enabled: config.enabled,
+            backlog_limit: 2 * config.batch_max_rows as u64,
+            ..Shared::default()
+        });
         let backlog_end = appender.position();
         let (commands, receiver) = mpsc::channel(config.queue_capacity);
         let (flushed, flushed_to) = watch::channel(appender.position());

@@ -118,6 +118,7 @@ pub async fn write_records(pool: &MySqlPool, records: Vec<RequestRecord>) {
             batch_max_rows: 500,
             batch_max_bytes: 4 << 20,
             flush_interval: Duration::from_millis(50),
+            enabled: true,
         },
     )
     .await

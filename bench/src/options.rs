@@ -1,0 +1,105 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+pub const USAGE: &str = "\
+usage: bench [--quick] [--rounds N] [--only request-path|writer|storage]
+             [--mysql mysql://root@127.0.0.1:3306] [--traces DIR] [--litellm PROGRAM | --no-litellm]
+             [--proxy-threads N] [--out FILE]
+       bench mock-upstream --port P
+       bench reference-proxy --port P --upstream http://HOST:PORT";
+
+pub enum Command {
+    Bench(Options),
+    MockUpstream { port: u16 },
+    ReferenceProxy { port: u16, upstream: String },
+}
+
+pub struct Options {
+    pub quick: bool,
+    pub rounds: usize,
+    pub only: Option<String>,
+    /// The MariaDB/MySQL server, without a database: the harness makes its own `ts_bench_*` ones.
+    pub mysql: String,
+    pub traces: PathBuf,
+    pub litellm: Option<PathBuf>,
+    pub proxy_threads: Option<usize>,
+    pub out: Option<PathBuf>,
+}
+
+impl Options {
+    pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> {
+        let mut options = Options {
+            quick: false,
+            rounds: 5,
+            only: None,
+            mysql: "mysql://root@127.0.0.1:3306".into(),
+            traces: PathBuf::from("../shared/data/traces/mini-swe-agent"),
+            litellm: default_litellm(),
+            proxy_threads: None,
+            out: None,
+        };
+        let mut port = None;
+        let mut upstream = None;
+        let mut subcommand = None;
+        while let Some(arg) = args.next() {
+            let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
+            match arg.as_str() {
+                "mock-upstream" | "reference-proxy" if subcommand.is_none() => subcommand = Some(arg),
+                "--port" => port = Some(value("--port")?.parse::<u16>().map_err(|e| format!("--port: {e}"))?),
+                "--upstream" => upstream = Some(value("--upstream")?),
+                "--quick" => options.quick = true,
+                "--rounds" => options.rounds = value("--rounds")?.parse().map_err(|e| format!("--rounds: {e}"))?,
+                "--only" => options.only = Some(value("--only")?),
+                "--mysql" => options.mysql = value("--mysql")?.trim_end_matches('/').to_string(),
+                "--traces" => options.traces = value("--traces")?.into(),
+                "--litellm" => options.litellm = Some(value("--litellm")?.into()),
+                "--no-litellm" => options.litellm = None,
+                "--proxy-threads" => {
+                    options.proxy_threads =
+                        Some(value("--proxy-threads")?.parse().map_err(|e| format!("--proxy-threads: {e}"))?)
+                }
+                "--out" => options.out = Some(value("--out")?.into()),
+                "-h" | "--help" => return Err("".into()),
+                other => return Err(format!("unknown argument {other:?}")),
+            }
+        }
+        if let Some(only) = &options.only {
+            if !["request-path", "writer", "storage"].contains(&only.as_str()) {
+                return Err(format!("--only {only:?}: one of request-path, writer, storage"));
+            }
+        }
+        match subcommand.as_deref() {
+            Some("mock-upstream") => Ok(Command::MockUpstream { port: port.ok_or("--port is required")? }),
+            Some(_) => Ok(Command::ReferenceProxy {
+                port: port.ok_or("--port is required")?,
+                upstream: upstream.ok_or("--upstream is required")?,
+            }),
+            None => {
+                if options.quick {
+                    options.rounds = 1;
+                    options.litellm = None;
+                }
+                Ok(Command::Bench(options))
+            }
+        }
+    }
+
+    pub fn runs(&self, part: &str) -> bool {
+        self.only.as_deref().is_none_or(|only| only == part)
+    }
+}
+
+/// LiteLLM where `scripts/bench.sh` installs it, else on the PATH.
+fn default_litellm() -> Option<PathBuf> {
+    let home = std::env::var_os("HOME").map(PathBuf::from)?;
+    let installed = home.join(".cache/tokenslipper-tools/litellm-venv/bin/litellm");
+    if installed.exists() {
+        return Some(installed);
+    }
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|dir| PathBuf::from(dir).join("litellm"))
+        .find(|path| path.exists())
+}

@@ -1,0 +1,255 @@
+//! One benchmark run: start the contenders, run the rounds, the log writer and the storage replay,
+//! check that nothing was lost, and print the report.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use sqlx::mysql::MySqlPoolOptions;
+use sqlx::MySqlPool;
+
+use crate::contenders::{Contender, Kind, Workspace};
+use crate::mock_upstream::ReplyShape;
+use crate::options::Options;
+use crate::report::{Figure, Report};
+use crate::scenarios::{self, Ledger, Plan};
+use crate::{process_stats, storage, writer_bench};
+
+pub fn harness(options: Options) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, run(options))
+}
+
+/// A fresh, empty database on the server; returns its URL.
+async fn fresh_database(server: &MySqlPool, mysql: &str, name: &str) -> Result<String, String> {
+    for statement in [format!("DROP DATABASE IF EXISTS `{name}`"), format!("CREATE DATABASE `{name}`")] {
+        sqlx::query(&statement).execute(server).await.map_err(|e| format!("{statement}: {e}"))?;
+    }
+    Ok(format!("{mysql}/{name}"))
+}
+
+async fn connect(url: &str) -> Result<MySqlPool, String> {
+    MySqlPoolOptions::new().max_connections(2).connect(url).await.map_err(|e| format!("{url}: {e}"))
+}
+
+/// Waits until the proxy's log writer has created its tables.
+async fn migrated(pool: &MySqlPool) -> Result<(), String> {
+    for _ in 0..600 {
+        if sqlx::query("SELECT 1 FROM requests LIMIT 1").fetch_optional(pool).await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err("TokenSlipper did not create its tables within 30 s".into())
+}
+
+async fn run(options: Options) -> Result<(), String> {
+    let dir = std::env::temp_dir().join(format!("tokenslipper-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let bin_dir = std::env::current_exe().map_err(|e| e.to_string())?.parent().map(Into::into).unwrap_or_default();
+    let workspace = Workspace { dir: dir.clone(), bin_dir, proxy_threads: options.proxy_threads };
+    eprintln!("bench: children's logs in {}", dir.display());
+    let server = connect(&options.mysql).await?;
+    let mut out = String::new();
+    let _ = writeln!(out, "{}\n", machine_line(&options));
+
+    let upstream = workspace.mock_upstream().await?;
+    if options.runs("request-path") {
+        let report = request_path(&options, &workspace, &server, &upstream).await?;
+        out.push_str(&report);
+    }
+    if options.runs("writer") {
+        out.push_str(&log_writer(&options, &workspace, &server).await?);
+    }
+    if options.runs("storage") {
+        out.push_str(&storage_replay(&options, &workspace, &server, &upstream).await?);
+    }
+    println!("{out}");
+    if let Some(path) = &options.out {
+        std::fs::write(path, &out).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+fn machine_line(options: &Options) -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    format!(
+        "Machine: {cores} cores ({cpu}); {} round(s){}; proxy runtime threads: {}.",
+        options.rounds,
+        if options.quick { ", --quick" } else { "" },
+        options.proxy_threads.map(|n| n.to_string()).unwrap_or("default".into())
+    )
+}
+
+async fn request_path(
+    options: &Options,
+    workspace: &Workspace,
+    server: &MySqlPool,
+    upstream: &Contender,
+) -> Result<String, String> {
+    let plan = if options.quick {
+        Plan {
+            rounds: 1,
+            warmup: Duration::from_millis(100),
+            duration: Duration::from_millis(300),
+            paced_streams: 3,
+            open_streams: 50,
+            open_stream_shape: ReplyShape { words: 10, pace: Duration::from_millis(20) },
+        }
+    } else {
+        Plan {
+            rounds: options.rounds,
+            warmup: Duration::from_millis(500),
+            duration: Duration::from_secs(3),
+            paced_streams: 20,
+            open_streams: 1000,
+            open_stream_shape: ReplyShape { words: 30, pace: Duration::from_millis(100) },
+        }
+    };
+    let logged_url = fresh_database(server, &options.mysql, "ts_bench_logged").await?;
+    let unlogged_url = fresh_database(server, &options.mysql, "ts_bench_unlogged").await?;
+    let mut contenders = vec![
+        workspace.reference(upstream.addr).await?,
+        workspace.tokenslipper(upstream.addr, &logged_url, true).await?,
+        workspace.tokenslipper(upstream.addr, &unlogged_url, false).await?,
+    ];
+    let mut report = Report::default();
+    match &options.litellm {
+        Some(program) => match workspace.litellm(program, upstream.addr).await {
+            Ok(litellm) => contenders.push(litellm),
+            Err(error) => report.notes.push(format!("LiteLLM not measured: {error}")),
+        },
+        None => report.notes.push("LiteLLM not measured (--quick, --no-litellm, or not installed)".into()),
+    }
+    let pool = connect(&logged_url).await?;
+    migrated(&pool).await?;
+    let mut ledger = Ledger { served: 0, pool };
+
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for contender in &contenders {
+        if let Some(pid) = contender.pid {
+            report.add(Figure::RssIdleMb, contender.kind, process_stats::rss_bytes(pid) as f64 / (1024.0 * 1024.0));
+        }
+    }
+    let mut everyone: Vec<&Contender> = vec![upstream];
+    everyone.extend(contenders.iter());
+    for round in 0..plan.rounds {
+        eprintln!("bench: round {} of {}", round + 1, plan.rounds);
+        let mut order = everyone.clone();
+        order.rotate_left(round % everyone.len());
+        scenarios::round(&order, &plan, &mut report, &mut ledger).await?;
+        for contender in order.iter().filter(|c| c.pid.is_some()) {
+            // LiteLLM holds 1,000 streams slowly; once is enough to know its memory.
+            if contender.kind == Kind::LiteLlm && round > 0 {
+                continue;
+            }
+            scenarios::open_streams(contender, &plan, &mut report, &mut ledger).await?;
+        }
+    }
+    let kinds: Vec<Kind> = {
+        let mut kinds: Vec<Kind> = everyone.iter().map(|c| c.kind).collect();
+        kinds.sort();
+        kinds
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "## Request path ({} rounds; medians, min–max in brackets; {} open streams)\n",
+        plan.rounds, plan.open_streams
+    );
+    out.push_str(&report.table(&kinds));
+    for line in report.litellm_verdicts() {
+        let _ = writeln!(out, "\n- against LiteLLM, {line}");
+    }
+    let _ = writeln!(
+        out,
+        "\nNothing lost: TokenSlipper answered {} requests, MySQL holds {} rows.",
+        ledger.served, ledger.served
+    );
+    let mut notes = report.notes.clone();
+    notes.dedup();
+    for note in notes {
+        let _ = writeln!(out, "- {note}");
+    }
+    out.push('\n');
+    Ok(out)
+}
+
+async fn log_writer(options: &Options, workspace: &Workspace, server: &MySqlPool) -> Result<String, String> {
+    let (runs, small, large) = if options.quick { (1, 500, 50) } else { (3, 50_000, 5_000) };
+    let mut out = String::from("## Log writer into MariaDB (records/s; every record a new conversation)\n\n");
+    for (count, body_bytes) in [(small, 1024usize), (large, 50 * 1024)] {
+        let mut rates = Vec::new();
+        for n in 0..runs {
+            let url = fresh_database(server, &options.mysql, "ts_bench_writer").await?;
+            let spool = workspace.dir.join(format!("writer-spool-{body_bytes}-{n}"));
+            let result = tokio::task::spawn_blocking(move || writer_bench::run(&url, count, body_bytes, spool))
+                .await
+                .map_err(|e| e.to_string())??;
+            rates.push(result.rows as f64 / result.elapsed.as_secs_f64());
+        }
+        rates.sort_by(f64::total_cmp);
+        let _ = writeln!(
+            out,
+            "- {} KB bodies, {count} records × {runs}: {:.0} records/s ({:.0}–{:.0}){}",
+            body_bytes / 1024,
+            rates[rates.len() / 2],
+            rates[0],
+            rates[rates.len() - 1],
+            if body_bytes == 1024 { "; goal ≥ 20,000" } else { "" }
+        );
+    }
+    out.push('\n');
+    Ok(out)
+}
+
+async fn storage_replay(
+    options: &Options,
+    workspace: &Workspace,
+    server: &MySqlPool,
+    upstream: &Contender,
+) -> Result<String, String> {
+    let conversations = if options.quick || !options.traces.exists() {
+        storage::synthetic_traces(3, 6)
+    } else {
+        storage::read_traces(&options.traces)?
+    };
+    let source = if options.quick || !options.traces.exists() {
+        "synthetic conversations (no traces used)".to_string()
+    } else {
+        options.traces.display().to_string()
+    };
+    let bodies = storage::replay_bodies(&conversations);
+    let url = fresh_database(server, &options.mysql, "ts_bench_storage").await?;
+    let proxy = workspace.tokenslipper(upstream.addr, &url, true).await?;
+    let pool = connect(&url).await?;
+    migrated(&pool).await?;
+    let result = storage::replay(&proxy, &pool, &bodies, conversations.len()).await?;
+    let token = "bench-admin-token-0123456789";
+    let admin = workspace.admin_api(&url, token).await?;
+    storage::verify_through_admin_api(&admin, token, &bodies).await?;
+    let per_request = result.stored_bytes as f64 / result.requests as f64;
+    let raw_per_request = result.raw_bytes as f64 / result.requests as f64;
+    Ok(format!(
+        "## Storage on replayed conversations ({source})\n\n\
+         - {} conversations, {} requests, {:.1} MB of request bodies ({:.0} bytes per request)\n\
+         - MariaDB data + indexes used: {:.1} MB ({:.0} bytes per request) = {:.1} % of the raw bytes; goal ≤ 10 %\n\
+         - every request read back through the admin API: whole conversation and exact raw body\n\n",
+        result.conversations,
+        result.requests,
+        result.raw_bytes as f64 / 1e6,
+        raw_per_request,
+        result.stored_bytes as f64 / 1e6,
+        per_request,
+        100.0 * result.stored_bytes as f64 / result.raw_bytes as f64,
+    ))
+}

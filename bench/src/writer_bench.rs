@@ -1,0 +1,85 @@
+//! The log writer alone: how many request records per second it moves from the queue, through the
+//! spool, into MariaDB — each record a distinct conversation with a body of the given size.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use proxy::config::LogWriterConfig;
+use proxy::log_writer::LogWriter;
+use proxy::record::{Outcome, RequestRecord, ResponseCapture};
+use sqlx::mysql::MySqlPoolOptions;
+
+pub struct WriterRun {
+    pub rows: u64,
+    pub elapsed: Duration,
+}
+
+/// Writes `count` records of about `body_bytes` each into `database_url` (an empty database) with
+/// the proxy's default writer settings, on a runtime of the proxy's shape (two workers).
+pub fn run(
+    database_url: &str,
+    count: u64,
+    body_bytes: usize,
+    spool_dir: std::path::PathBuf,
+) -> Result<WriterRun, String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let pool = MySqlPoolOptions::new()
+            .max_connections(4)
+            .connect(database_url)
+            .await
+            .map_err(|e| format!("writer benchmark: {e}"))?;
+        let config = LogWriterConfig {
+            spool_dir,
+            queue_capacity: 10_000,
+            batch_max_rows: 500,
+            batch_max_bytes: 4 * 1024 * 1024,
+            flush_interval: Duration::from_millis(200),
+            enabled: true,
+        };
+        let writer = LogWriter::start(pool.clone(), config).await.map_err(|e| e.to_string())?;
+        let sender = writer.sender();
+        // Migrations first, so that the timing is of writing only.
+        sender.send(record(0, body_bytes)).await;
+        sender.flush().await;
+        let records: Vec<RequestRecord> = (1..=count).map(|n| record(n, body_bytes)).collect();
+        let began = Instant::now();
+        for record in records {
+            sender.send(record).await;
+        }
+        sender.flush().await;
+        let elapsed = began.elapsed();
+        writer.shutdown(Duration::from_secs(30)).await;
+        let rows: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM requests").fetch_one(&pool).await.map_err(|e| e.to_string())?;
+        if rows as u64 != count + 1 {
+            return Err(format!("writer benchmark: {} records written, MySQL holds {rows}", count + 1));
+        }
+        Ok(WriterRun { rows: count, elapsed })
+    })
+}
+
+fn record(n: u64, body_bytes: usize) -> RequestRecord {
+    let mut record = RequestRecord::new("POST", "/v1/chat/completions");
+    let filler = "The quick brown fox jumps over the lazy dog. ".repeat(body_bytes / 45 + 1);
+    let question = format!("Question {n}: {}", &filler[..body_bytes.saturating_sub(200).min(filler.len())]);
+    record.request_body = Bytes::from(
+        serde_json::json!({
+            "model": "gpt-4o",
+            "messages": [
+                {"role": "system", "content": "You are a careful senior engineer."},
+                {"role": "user", "content": question},
+            ],
+        })
+        .to_string(),
+    );
+    record.client_model = Some("gpt-4o".into());
+    record.upstream_model = Some("claude-sonnet-4-5".into());
+    record.http_status = 200;
+    record.outcome = Outcome::Ok;
+    record.latency = Duration::from_millis(420);
+    record.time_to_first_byte = Some(Duration::from_millis(380));
+    record.client_ip = Some("127.0.0.1".into());
+    record.response = ResponseCapture::Body(crate::wire_shapes::completion("claude-sonnet-4-5"));
+    record
+}
