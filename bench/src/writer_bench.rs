@@ -12,6 +12,9 @@ use sqlx::mysql::MySqlPoolOptions;
 pub struct WriterRun {
     pub rows: u64,
     pub elapsed: Duration,
+    /// CPU the writer (this process) and the database server spent meanwhile.
+    pub writer_cpu: Duration,
+    pub database_cpu: Duration,
 }
 
 /// Writes `count` records of about `body_bytes` each into `database_url` (an empty database) with
@@ -43,19 +46,24 @@ pub fn run(
         sender.send(record(0, body_bytes)).await;
         sender.flush().await;
         let records: Vec<RequestRecord> = (1..=count).map(|n| record(n, body_bytes)).collect();
+        let database = crate::process_stats::pid_of("mariadbd").or_else(|| crate::process_stats::pid_of("mysqld"));
+        let cpu = |pid: Option<u32>| pid.map(crate::process_stats::cpu_time).unwrap_or_default();
+        let (writer_before, database_before) = (cpu(Some(std::process::id())), cpu(database));
         let began = Instant::now();
         for record in records {
             sender.send(record).await;
         }
         sender.flush().await;
         let elapsed = began.elapsed();
+        let writer_cpu = cpu(Some(std::process::id())).saturating_sub(writer_before);
+        let database_cpu = cpu(database).saturating_sub(database_before);
         writer.shutdown(Duration::from_secs(30)).await;
         let rows: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM requests").fetch_one(&pool).await.map_err(|e| e.to_string())?;
         if rows as u64 != count + 1 {
             return Err(format!("writer benchmark: {} records written, MySQL holds {rows}", count + 1));
         }
-        Ok(WriterRun { rows: count, elapsed })
+        Ok(WriterRun { rows: count, elapsed, writer_cpu, database_cpu })
     })
 }
 

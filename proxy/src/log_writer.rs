@@ -91,6 +91,14 @@ impl Drop for InFlight {
 }
 
 impl LogSender {
+    /// A sender whose records land in the returned receiver, for unit tests of the request path.
+    #[cfg(test)]
+    pub(crate) fn for_tests() -> (LogSender, mpsc::Receiver<impl Sized>) {
+        let (commands, receiver) = mpsc::channel(64);
+        let shared = Arc::new(Shared { enabled: true, ..Shared::default() });
+        (LogSender { commands, shared }, receiver)
+    }
+
     pub fn begin_request(&self) -> InFlight {
         self.shared.in_flight.fetch_add(1, Ordering::AcqRel);
         InFlight { shared: self.shared.clone() }

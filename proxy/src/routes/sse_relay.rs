@@ -63,17 +63,72 @@ impl Drop for SseRelay {
     }
 }
 
+/// What one poll sends on: everything the upstream had ready, as one write. A lone chunk goes
+/// on without a copy.
+#[derive(Default)]
+enum Batch {
+    #[default]
+    Empty,
+    One(Bytes),
+    Many(BytesMut),
+}
+
+impl Batch {
+    fn push(&mut self, bytes: Bytes) {
+        if bytes.is_empty() {
+            return;
+        }
+        *self = match std::mem::take(self) {
+            Batch::Empty => Batch::One(bytes),
+            Batch::One(first) => {
+                let mut many = BytesMut::with_capacity(first.len() + bytes.len());
+                many.extend_from_slice(&first);
+                many.extend_from_slice(&bytes);
+                Batch::Many(many)
+            }
+            Batch::Many(mut many) => {
+                many.extend_from_slice(&bytes);
+                Batch::Many(many)
+            }
+        }
+    }
+
+    fn push_slice(&mut self, bytes: &[u8]) {
+        match self {
+            Batch::Many(many) => many.extend_from_slice(bytes),
+            _ => self.push(Bytes::copy_from_slice(bytes)),
+        }
+    }
+
+    fn take(self) -> Option<Bytes> {
+        match self {
+            Batch::Empty => None,
+            Batch::One(bytes) => Some(bytes),
+            Batch::Many(many) => Some(many.freeze()),
+        }
+    }
+}
+
 impl Stream for SseRelay {
     type Item = Result<Bytes, Infallible>;
 
+    /// Takes every chunk the upstream has ready before answering, so that events that arrived
+    /// together leave in one write; answers as soon as the upstream has nothing more ready, so that
+    /// no event is ever held back.
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
+        let mut batch = Batch::Empty;
         loop {
             if this.pending.is_none() {
-                return Poll::Ready(None);
+                return Poll::Ready(batch.take().map(Ok));
             }
             match this.upstream.as_mut().poll_next(cx) {
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    return match batch.take() {
+                        Some(bytes) => Poll::Ready(Some(Ok(bytes))),
+                        None => Poll::Pending,
+                    };
+                }
                 Poll::Ready(Some(Ok(chunk))) => {
                     if let Some(pending) = this.pending.as_mut() {
                         pending.first_byte_now();
@@ -81,18 +136,14 @@ impl Stream for SseRelay {
                     let events = this.framer.push(&chunk);
                     this.keep_for_log(&events);
                     if !this.hide_usage_chunk {
-                        return Poll::Ready(Some(Ok(chunk)));
+                        batch.push(chunk);
+                        continue;
                     }
-                    // Only whole events leave, so that the usage chunk can be recognised and held
-                    // back; events that arrived together still leave in one write.
-                    let mut out = BytesMut::new();
+                    // Only whole events leave, so that the usage chunk can be recognised and held back.
                     for event in &events {
                         if let Some(bytes) = usage_chunk::event_for_client(event) {
-                            out.extend_from_slice(&bytes);
+                            batch.push_slice(&bytes);
                         }
-                    }
-                    if !out.is_empty() {
-                        return Poll::Ready(Some(Ok(out.freeze())));
                     }
                 }
                 Poll::Ready(Some(Err(error))) => {
@@ -103,17 +154,54 @@ impl Stream for SseRelay {
                         ProxyError::UpstreamStreamBroken
                     };
                     this.finish(Outcome::Error, Some(&error));
-                    return Poll::Ready(Some(Ok(stream_error_event(&error))));
+                    batch.push(stream_error_event(&error));
+                    return Poll::Ready(batch.take().map(Ok));
                 }
                 Poll::Ready(None) => {
-                    let rest = Bytes::copy_from_slice(this.framer.unfinished());
+                    let rest = this.framer.unfinished().to_vec();
                     this.finish(Outcome::Ok, None);
-                    if this.hide_usage_chunk && !rest.is_empty() {
-                        return Poll::Ready(Some(Ok(rest)));
+                    if this.hide_usage_chunk {
+                        batch.push_slice(&rest);
                     }
-                    return Poll::Ready(None);
+                    return Poll::Ready(batch.take().map(Ok));
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::{FutureExt, StreamExt};
+
+    use super::*;
+    use crate::log_writer::LogSender;
+    use crate::record::RequestRecord;
+
+    const EVENT_A: &[u8] = b"data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n";
+    const EVENT_B: &[u8] = b"data: {\"choices\":[{\"delta\":{\"content\":\"b\"}}]}\n\n";
+    const DONE: &[u8] = b"data: [DONE]\n\n";
+
+    #[tokio::test]
+    async fn events_that_arrive_together_leave_in_one_write_and_none_is_held_back() {
+        let (log, _records) = LogSender::for_tests();
+        let (chunks, receiver) = tokio::sync::mpsc::unbounded_channel::<reqwest::Result<Bytes>>();
+        let upstream = futures_util::stream::unfold(receiver, |mut r| async move { r.recv().await.map(|c| (c, r)) });
+        let pending = PendingRecord::start(&log, RequestRecord::new("POST", "/v1/chat/completions"));
+        let mut relay = SseRelay::new(upstream.boxed(), pending, false);
+
+        // One event ready: it leaves at once, although more may follow.
+        chunks.send(Ok(Bytes::from_static(EVENT_A))).unwrap();
+        assert_eq!(relay.next().await.unwrap().unwrap(), EVENT_A);
+        assert!(relay.next().now_or_never().is_none(), "nothing is ready, so nothing may be sent");
+
+        // Three chunks (one event split in two, then another) ready together: one write.
+        chunks.send(Ok(Bytes::from_static(&EVENT_B[..10]))).unwrap();
+        chunks.send(Ok(Bytes::from_static(&EVENT_B[10..]))).unwrap();
+        chunks.send(Ok(Bytes::from_static(DONE))).unwrap();
+        assert_eq!(relay.next().await.unwrap().unwrap(), [EVENT_B, DONE].concat());
+
+        drop(chunks);
+        assert!(relay.next().await.is_none());
     }
 }
