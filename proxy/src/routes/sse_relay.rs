@@ -5,7 +5,6 @@
 //! call as cancelled.
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -24,11 +23,6 @@ pub struct SseRelay {
     hide_usage_chunk: bool,
     events: Vec<StreamEvent>,
     pending: Option<PendingRecord>,
-    /// What was taken from the upstream but not sent yet, while the upstream connection gets one turn.
-    carry: Batch,
-    /// That turn: the HTTP client hands a response body over one chunk at a time from its own task,
-    /// so chunks that arrived in one read are only all ready after that task has run again.
-    turn: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
 }
 
 impl SseRelay {
@@ -37,15 +31,7 @@ impl SseRelay {
         pending: PendingRecord,
         hide_usage_chunk: bool,
     ) -> Self {
-        SseRelay {
-            upstream,
-            framer: SseFramer::new(),
-            hide_usage_chunk,
-            events: Vec::new(),
-            pending: Some(pending),
-            carry: Batch::Empty,
-            turn: None,
-        }
+        SseRelay { upstream, framer: SseFramer::new(), hide_usage_chunk, events: Vec::new(), pending: Some(pending) }
     }
 
     fn keep_for_log(&mut self, events: &[SseEvent]) {
@@ -127,33 +113,16 @@ impl Stream for SseRelay {
     type Item = Result<Bytes, Infallible>;
 
     /// Takes every chunk the upstream has ready before answering, so that events that arrived
-    /// together leave in one write. When something new came, the upstream connection's task gets one
-    /// scheduler turn to hand over the rest of what it already read; when that brings nothing more,
-    /// the batch leaves. An event is never held waiting for the network.
+    /// together leave in one write; answers as soon as the upstream has nothing more ready, so that
+    /// no event is ever held back.
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
-        if let Some(turn) = this.turn.as_mut() {
-            if turn.as_mut().poll(cx).is_pending() {
-                return Poll::Pending;
-            }
-            this.turn = None;
-        }
-        let mut batch = std::mem::take(&mut this.carry);
-        let mut took_more = false;
+        let mut batch = Batch::Empty;
         loop {
             if this.pending.is_none() {
                 return Poll::Ready(batch.take().map(Ok));
             }
             match this.upstream.as_mut().poll_next(cx) {
-                Poll::Pending if took_more => {
-                    // Give the connection task its turn (yield_now defers the wake until it ran).
-                    this.carry = batch;
-                    let mut turn: Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(tokio::task::yield_now());
-                    if turn.as_mut().poll(cx).is_pending() {
-                        this.turn = Some(turn);
-                    }
-                    return Poll::Pending;
-                }
                 Poll::Pending => {
                     return match batch.take() {
                         Some(bytes) => Poll::Ready(Some(Ok(bytes))),
@@ -161,7 +130,6 @@ impl Stream for SseRelay {
                     };
                 }
                 Poll::Ready(Some(Ok(chunk))) => {
-                    took_more = true;
                     if let Some(pending) = this.pending.as_mut() {
                         pending.first_byte_now();
                     }
@@ -234,23 +202,6 @@ mod tests {
         assert_eq!(relay.next().await.unwrap().unwrap(), [EVENT_B, DONE].concat());
 
         drop(chunks);
-        assert!(relay.next().await.is_none());
-    }
-
-    /// As hyper's client delivers a body: from the connection's own task, one chunk at a time.
-    #[tokio::test]
-    async fn chunks_handed_over_one_at_a_time_by_another_task_still_leave_together() {
-        let (log, _records) = LogSender::for_tests();
-        let (chunks, receiver) = tokio::sync::mpsc::channel::<reqwest::Result<Bytes>>(1);
-        let upstream = futures_util::stream::unfold(receiver, |mut r| async move { r.recv().await.map(|c| (c, r)) });
-        let pending = PendingRecord::start(&log, RequestRecord::new("POST", "/v1/chat/completions"));
-        let mut relay = SseRelay::new(upstream.boxed(), pending, false);
-        tokio::spawn(async move {
-            for event in [EVENT_A, EVENT_B, DONE] {
-                chunks.send(Ok(Bytes::from_static(event))).await.unwrap();
-            }
-        });
-        assert_eq!(relay.next().await.unwrap().unwrap(), [EVENT_A, EVENT_B, DONE].concat());
         assert!(relay.next().await.is_none());
     }
 }
