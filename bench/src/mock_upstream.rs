@@ -88,11 +88,11 @@ async fn answer(request: Request<Incoming>) -> Result<Response<MockBody>, Infall
     let body: MockBody = if shape.pace.is_zero() {
         BodyExt::boxed(StreamBody::new(stream::iter(events.into_iter().map(|e| Ok(Frame::data(e))))))
     } else {
-        let pace = shape.pace;
+        // Event n leaves at start + n × pace: deadlines, not sleeps one after the other, so that the
+        // timer's millisecond rounding does not add up over a stream and every path sees the same pacing.
+        let (pace, start) = (shape.pace, tokio::time::Instant::now());
         let paced = stream::iter(events.into_iter().enumerate()).then(move |(n, event)| async move {
-            if n > 0 {
-                tokio::time::sleep(pace).await;
-            }
+            tokio::time::sleep_until(start + pace * n as u32).await;
             Ok(Frame::data(event))
         });
         BodyExt::boxed(StreamBody::new(paced))

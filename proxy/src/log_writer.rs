@@ -402,21 +402,22 @@ impl Store {
         }
     }
 
-    /// Writes the spool from the confirmed position up to `end`, batch by batch.
+    /// Writes the spool from the confirmed position up to `end`, batch by batch. Turning a batch's
+    /// records into rows (parsing, hashing) runs on a blocking thread while the batch before it is
+    /// being written, so that the writer's CPU and MySQL's work overlap.
     async fn store_up_to(&mut self, end: Position) {
-        while self.reader.position() < end {
-            let from = self.reader.position();
-            let read = self.reader.read(from, end, self.config.batch_max_rows, self.config.batch_max_bytes).await;
-            let (records, next) = match read {
-                Ok(read) => read,
-                Err(error) => {
-                    tracing::error!(%error, "spool: cannot read; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
+        let mut from = self.reader.position();
+        let mut prepared = self.prepare(from, end).await;
+        while let Some((rows, next)) = prepared.take() {
+            let mut batch = match rows.await {
+                Ok(batch) => batch,
+                Err(error) => std::panic::resume_unwind(error.into_panic()),
             };
-            let count = records.len() as u64;
-            let mut batch: Vec<StoredRequest> = records.into_iter().map(StoredRequest::from_record).collect();
+            if next == from {
+                break;
+            }
+            prepared = self.prepare(next, end).await;
+            let count = batch.len() as u64;
             self.refresh_prices().await;
             for row in &batch {
                 self.shared.metrics.observe_usage(row, &self.prices);
@@ -431,8 +432,27 @@ impl Store {
                 .shared
                 .spooled
                 .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| Some(n.saturating_sub(count)));
-            if next == from {
-                break;
+            from = next;
+        }
+    }
+
+    /// Reads the batch that starts at `from` and starts turning it into rows; `None` at `end`.
+    async fn prepare(&mut self, from: Position, end: Position) -> Option<(JoinHandle<Vec<StoredRequest>>, Position)> {
+        if from >= end {
+            return None;
+        }
+        loop {
+            match self.reader.read(from, end, self.config.batch_max_rows, self.config.batch_max_bytes).await {
+                Ok((records, next)) => {
+                    let rows = tokio::task::spawn_blocking(move || {
+                        records.into_iter().map(StoredRequest::from_record).collect::<Vec<_>>()
+                    });
+                    return Some((rows, next));
+                }
+                Err(error) => {
+                    tracing::error!(%error, "spool: cannot read; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
             }
         }
     }
