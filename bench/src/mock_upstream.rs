@@ -90,9 +90,11 @@ async fn answer(request: Request<Incoming>) -> Result<Response<MockBody>, Infall
     } else {
         // Event n leaves at start + n × pace: deadlines, not sleeps one after the other, so that the
         // timer's millisecond rounding does not add up over a stream and every path sees the same pacing.
-        let (pace, start) = (shape.pace, tokio::time::Instant::now());
+        // The usage chunk and `[DONE]` follow the finish event at once, as OpenAI sends them, so that
+        // a proxy asking for usage does not make the stream one interval longer.
+        let (pace, start, finish) = (shape.pace, tokio::time::Instant::now(), shape.words + 1);
         let paced = stream::iter(events.into_iter().enumerate()).then(move |(n, event)| async move {
-            tokio::time::sleep_until(start + pace * n as u32).await;
+            tokio::time::sleep_until(start + pace * n.min(finish) as u32).await;
             Ok(Frame::data(event))
         });
         BodyExt::boxed(StreamBody::new(paced))
