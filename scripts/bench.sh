@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/tokenslipper-target}
-DB_PORT=${DB_PORT:-3306} scripts/ensure-mariadb.sh >/dev/null
+export DB_PORT=${DB_PORT:-3306}
+scripts/ensure-mariadb.sh >/dev/null
 
 quick=false litellm=true
 for arg in "$@"; do

@@ -15,6 +15,8 @@ pub enum Kind {
     Logged,
     Unlogged,
     LiteLlm,
+    /// Not a path to the mock: the admin API the storage check reads through.
+    AdminApi,
 }
 
 impl Kind {
@@ -25,6 +27,7 @@ impl Kind {
             Kind::Logged => "TokenSlipper",
             Kind::Unlogged => "TokenSlipper, no log",
             Kind::LiteLlm => "LiteLLM",
+            Kind::AdminApi => "admin API",
         }
     }
 }
@@ -86,7 +89,7 @@ impl Workspace {
         let mut command = Command::new(self.own_exe("bench")?);
         command.args(["mock-upstream", "--port", &port.to_string()]);
         let child = self.spawn("mock-upstream", command)?;
-        Contender::started(Kind::Direct, loopback(port), None, child, false).await
+        Contender::started(Kind::Direct, loopback(port), child, false).await
     }
 
     pub async fn reference(&self, upstream: SocketAddr) -> Result<Contender, String> {
@@ -95,7 +98,7 @@ impl Workspace {
         command.args(["reference-proxy", "--port", &port.to_string(), "--upstream", &format!("http://{upstream}")]);
         self.threads(&mut command);
         let child = self.spawn("reference-proxy", command)?;
-        Contender::started(Kind::Reference, loopback(port), None, child, true).await
+        Contender::started(Kind::Reference, loopback(port), child, true).await
     }
 
     /// TokenSlipper logging into `database_url` (which must exist), or with logging off.
@@ -122,7 +125,7 @@ impl Workspace {
         self.threads(&mut command);
         let child = self.spawn(name, command)?;
         let kind = if logged { Kind::Logged } else { Kind::Unlogged };
-        Contender::started(kind, loopback(port), None, child, true).await
+        Contender::started(kind, loopback(port), child, true).await
     }
 
     /// The admin API over `database_url`, for reading the logged requests back.
@@ -137,7 +140,7 @@ impl Workspace {
             .env("LOG_LEVEL", "warn")
             .env_remove("RUST_LOG");
         let child = self.spawn("admin-api", command)?;
-        Contender::started(Kind::Direct, loopback(port), None, child, false).await
+        Contender::started(Kind::AdminApi, loopback(port), child, false).await
     }
 
     /// LiteLLM's proxy, one worker, no database, every model routed to the mock as an OpenAI API.
@@ -164,7 +167,7 @@ impl Workspace {
             .env("LITELLM_LOCAL_MODEL_COST_MAP", "True")
             .env("NO_DOCS", "True");
         let child = self.spawn("litellm", command)?;
-        let mut contender = Contender::started(Kind::LiteLlm, loopback(port), None, child, true).await?;
+        let mut contender = Contender::started(Kind::LiteLlm, loopback(port), child, true).await?;
         contender.authorization = Some(format!("Bearer {master_key}"));
         Ok(contender)
     }
@@ -178,13 +181,7 @@ impl Workspace {
 
 impl Contender {
     /// Waits until the port takes connections (LiteLLM needs many seconds to import itself).
-    async fn started(
-        kind: Kind,
-        addr: SocketAddr,
-        authorization: Option<String>,
-        mut child: Child,
-        keep_pid: bool,
-    ) -> Result<Contender, String> {
+    async fn started(kind: Kind, addr: SocketAddr, mut child: Child, keep_pid: bool) -> Result<Contender, String> {
         let began = Instant::now();
         while tokio::net::TcpStream::connect(addr).await.is_err() {
             if let Ok(Some(status)) = child.try_wait() {
@@ -196,6 +193,6 @@ impl Contender {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let pid = if keep_pid { child.id() } else { None };
-        Ok(Contender { kind, addr, authorization, pid, _child: Some(child) })
+        Ok(Contender { kind, addr, authorization: None, pid, _child: Some(child) })
     }
 }

@@ -2,6 +2,11 @@
 
 use std::time::Duration;
 
+/// CPU time of `pid`, zero when there is no such process (the direct path has none).
+pub fn cpu_time_of(pid: Option<u32>) -> Duration {
+    pid.map(cpu_time).unwrap_or_default()
+}
+
 /// User + system CPU time the process (all its threads) has used so far.
 pub fn cpu_time(pid: u32) -> Duration {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
@@ -38,8 +43,13 @@ fn clock_ticks_per_second() -> u64 {
     })
 }
 
-/// The process id of a running program by its name, e.g. the database server's.
-pub fn pid_of(program: &str) -> Option<u32> {
+/// The local MariaDB (or MySQL) server, whose CPU logging costs too.
+pub fn database_server() -> Option<u32> {
+    pid_of("mariadbd").or_else(|| pid_of("mysqld"))
+}
+
+/// The process id of a running program by its name.
+fn pid_of(program: &str) -> Option<u32> {
     let out = std::process::Command::new("pgrep").args(["-o", "-x", program]).output().ok()?;
     String::from_utf8_lossy(&out.stdout).trim().parse().ok()
 }

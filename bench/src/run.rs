@@ -229,15 +229,10 @@ async fn storage_replay(
     server: &MySqlPool,
     upstream: &Contender,
 ) -> Result<String, String> {
-    let conversations = if options.quick || !options.traces.exists() {
-        storage::synthetic_traces(3, 6)
+    let (conversations, source) = if options.quick || !options.traces.exists() {
+        (storage::synthetic_traces(3, 6), "synthetic conversations (no traces used)".to_string())
     } else {
-        storage::read_traces(&options.traces)?
-    };
-    let source = if options.quick || !options.traces.exists() {
-        "synthetic conversations (no traces used)".to_string()
-    } else {
-        options.traces.display().to_string()
+        (storage::read_traces(&options.traces)?, options.traces.display().to_string())
     };
     let bodies = storage::replay_bodies(&conversations);
     let url = fresh_database(server, &options.mysql, "ts_bench_storage").await?;

@@ -12,7 +12,7 @@ use sqlx::MySqlPool;
 use crate::contenders::{Contender, Kind};
 use crate::load::{self, FirstBytes, Load, LoadResult, Until};
 use crate::mock_upstream::ReplyShape;
-use crate::process_stats;
+use crate::process_stats::{self, cpu_time_of as cpu};
 use crate::report::{Figure, Report};
 
 pub struct Plan {
@@ -98,7 +98,7 @@ async fn measure(
         let result = load::run(&warm, &FirstBytes::default()).await;
         accept(contender, &result, ledger, "warm-up")?;
     }
-    let database = process_stats::pid_of("mariadbd").or_else(|| process_stats::pid_of("mysqld"));
+    let database = process_stats::database_server();
     let (cpu_before, database_before) = (cpu(contender.pid), cpu(database));
     let sampling = Rc::new(Cell::new(true));
     let sampler = tokio::task::spawn_local(sample_rss(contender.pid, sampling.clone(), None));
@@ -113,10 +113,6 @@ async fn measure(
     };
     accept(contender, &measured.result, ledger, "measured run")?;
     Ok(measured)
-}
-
-fn cpu(pid: Option<u32>) -> Duration {
-    pid.map(process_stats::cpu_time).unwrap_or_default()
 }
 
 /// Highest RSS seen while `sampling` holds (and, with `after`, only once that many first bytes arrived).

@@ -1,13 +1,16 @@
 //! The log writer alone: how many request records per second it moves from the queue, through the
 //! spool, into MariaDB — each record a distinct conversation with a body of the given size.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use proxy::config::LogWriterConfig;
+use proxy::config::{Config, LogWriterConfig};
 use proxy::log_writer::LogWriter;
 use proxy::record::{Outcome, RequestRecord, ResponseCapture};
 use sqlx::mysql::MySqlPoolOptions;
+
+use crate::process_stats::{self, cpu_time_of as cpu};
 
 pub struct WriterRun {
     pub rows: u64,
@@ -32,22 +35,16 @@ pub fn run(
             .connect(database_url)
             .await
             .map_err(|e| format!("writer benchmark: {e}"))?;
-        let config = LogWriterConfig {
-            spool_dir,
-            queue_capacity: 10_000,
-            batch_max_rows: 500,
-            batch_max_bytes: 4 * 1024 * 1024,
-            flush_interval: Duration::from_millis(200),
-            enabled: true,
-        };
+        // The proxy's own defaults (batch size, flush interval, queue), only the spool elsewhere.
+        let defaults = Config::from_vars(&HashMap::new()).map_err(|e| e.to_string())?;
+        let config = LogWriterConfig { spool_dir, ..defaults.log_writer };
         let writer = LogWriter::start(pool.clone(), config).await.map_err(|e| e.to_string())?;
         let sender = writer.sender();
         // Migrations first, so that the timing is of writing only.
         sender.send(record(0, body_bytes)).await;
         sender.flush().await;
         let records: Vec<RequestRecord> = (1..=count).map(|n| record(n, body_bytes)).collect();
-        let database = crate::process_stats::pid_of("mariadbd").or_else(|| crate::process_stats::pid_of("mysqld"));
-        let cpu = |pid: Option<u32>| pid.map(crate::process_stats::cpu_time).unwrap_or_default();
+        let database = process_stats::database_server();
         let (writer_before, database_before) = (cpu(Some(std::process::id())), cpu(database));
         let began = Instant::now();
         for record in records {
