@@ -7,7 +7,6 @@ pub mod config;
 pub mod costing;
 pub mod db;
 pub mod graphql;
-pub mod raw_request;
 pub mod report_export;
 pub mod reports;
 pub mod routes;

@@ -2,6 +2,9 @@
 //! the node before it) and an envelope (everything else), so that a conversation's history is
 //! stored once however many turns repeat it. Runs in the log writer, never on the request path.
 
+use std::borrow::Cow;
+use std::ops::Range;
+
 use serde_json::value::RawValue;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -24,7 +27,18 @@ pub struct MessageNode {
     pub content_parts: Option<String>,
     pub tool_calls: Option<String>,
     pub tool_call_id: Option<String>,
-    pub raw_json: Vec<u8>,
+    /// The message as the client sent it, with the content string cut out at `content_offset`
+    /// when `content_text` gives it back exactly (see `stored_conversation`), else whole.
+    pub stored_json: Vec<u8>,
+    pub content_offset: Option<u32>,
+}
+
+impl MessageNode {
+    /// The message exactly as the client sent it; the node's id is derived from these bytes.
+    pub fn raw_json(&self) -> Cow<'_, [u8]> {
+        let offset = self.content_offset.map(|o| o as usize);
+        stored_conversation::message_json(&self.stored_json, offset, self.content_text.as_deref())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -101,25 +115,6 @@ pub fn split(body: &[u8]) -> Conversation {
     Conversation { nodes, envelope, messages_offset, last_user_message_preview }
 }
 
-/// Puts the raw request back together from its envelope and nodes (the inverse of [`split`]).
-pub fn reassemble(envelope: &[u8], messages_offset: Option<usize>, raw_messages: &[&[u8]]) -> Vec<u8> {
-    let Some(offset) = messages_offset else {
-        return envelope.to_vec();
-    };
-    let mut body = Vec::with_capacity(envelope.len() + raw_messages.iter().map(|m| m.len() + 1).sum::<usize>() + 2);
-    body.extend_from_slice(&envelope[..offset]);
-    body.push(b'[');
-    for (i, raw) in raw_messages.iter().enumerate() {
-        if i > 0 {
-            body.push(b',');
-        }
-        body.extend_from_slice(raw);
-    }
-    body.push(b']');
-    body.extend_from_slice(&envelope[offset..]);
-    body
-}
-
 fn node(parent_id: Option<NodeId>, position: u32, raw: &[u8]) -> MessageNode {
     let value: Value = serde_json::from_slice(raw).unwrap_or(Value::Null);
     let text = |key: &str| value.get(key).and_then(Value::as_str).map(String::from);
@@ -130,6 +125,13 @@ fn node(parent_id: Option<NodeId>, position: u32, raw: &[u8]) -> MessageNode {
             ((!texts.is_empty()).then(|| texts.join("\n")), Some(parts.to_string()))
         }
         _ => (None, None),
+    };
+    let cut = content_span(raw)
+        .zip(content_text.as_deref())
+        .and_then(|(span, text)| stored_conversation::cut_content(raw, span, text));
+    let (stored_json, content_offset) = match cut.and_then(|(stored, at)| Some((stored, u32::try_from(at).ok()?))) {
+        Some((stored, at)) => (stored, Some(at)),
+        None => (raw.to_vec(), None),
     };
     MessageNode {
         id: node_id(parent_id.as_ref(), raw),
@@ -142,8 +144,16 @@ fn node(parent_id: Option<NodeId>, position: u32, raw: &[u8]) -> MessageNode {
         content_parts,
         tool_calls: value.get("tool_calls").filter(|t| !t.is_null()).map(Value::to_string),
         tool_call_id: text("tool_call_id").map(|t| clip(t, 255)),
-        raw_json: raw.to_vec(),
+        stored_json,
+        content_offset,
     }
+}
+
+/// Where a string `content` sits in the message, quotes included.
+fn content_span(raw: &[u8]) -> Option<Range<usize>> {
+    let fields = top_level_fields(raw).ok()?;
+    let content = field(&fields, "content")?;
+    content.value.get().starts_with('"').then(|| content.span.clone())
 }
 
 /// The first 200 characters, on a character boundary, with whitespace runs folded.
@@ -163,8 +173,11 @@ mod tests {
     fn split_and_reassemble_give_back_the_exact_body() {
         for body in [TURN_1, TURN_2] {
             let conversation = split(body);
-            let raws: Vec<&[u8]> = conversation.nodes.iter().map(|n| n.raw_json.as_slice()).collect();
-            assert_eq!(reassemble(&conversation.envelope, conversation.messages_offset, &raws), body);
+            let raws: Vec<_> = conversation.nodes.iter().map(MessageNode::raw_json).collect();
+            assert_eq!(
+                stored_conversation::reassemble(&conversation.envelope, conversation.messages_offset, &raws),
+                body
+            );
         }
     }
 

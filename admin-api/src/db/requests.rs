@@ -90,7 +90,17 @@ pub struct MessageRow {
     pub content_parts: Option<String>,
     pub tool_calls: Option<String>,
     pub tool_call_id: Option<String>,
+    /// The message as sent, its content string cut out at `content_offset` when set (see `raw_json`).
     pub raw_json: Vec<u8>,
+    pub content_offset: Option<i32>,
+}
+
+impl MessageRow {
+    /// The message exactly as the client sent it.
+    pub fn raw_json(&self) -> std::borrow::Cow<'_, [u8]> {
+        let offset = self.content_offset.and_then(|o| usize::try_from(o).ok());
+        stored_conversation::message_json(&self.raw_json, offset, self.content_text.as_deref())
+    }
 }
 
 fn push_where(query: &mut QueryBuilder<'_, MySql>, filter: &RequestFilter) {
@@ -261,8 +271,8 @@ pub async fn fetch_conversation(pool: &MySqlPool, last_message_id: &[u8]) -> sql
            SELECT id, parent_id FROM message_nodes WHERE id = ? \
            UNION ALL \
            SELECT n.id, n.parent_id FROM message_nodes n JOIN chain c ON n.id = c.parent_id) \
-         SELECT m.position, m.role, m.name, m.content_text, m.content_parts, m.tool_calls, m.tool_call_id, m.raw_json \
-         FROM chain JOIN message_nodes m ON m.id = chain.id ORDER BY m.position",
+         SELECT m.position, m.role, m.name, m.content_text, m.content_parts, m.tool_calls, m.tool_call_id, m.raw_json, \
+         m.content_offset FROM chain JOIN message_nodes m ON m.id = chain.id ORDER BY m.position",
     )
     .bind(last_message_id)
     .fetch_all(pool)

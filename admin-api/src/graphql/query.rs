@@ -13,7 +13,6 @@ use crate::graphql::budget_types::{Budget, BudgetAlert};
 use crate::graphql::cost_types::{ConversationCost, CostGrouping, CostReport, ModelPrice};
 use crate::graphql::errors::{bad_user_input, internal};
 use crate::graphql::types::*;
-use crate::raw_request;
 use crate::reports;
 use crate::time_window::Window;
 
@@ -156,9 +155,9 @@ impl Query {
             None => Vec::new(),
         };
         let book = prices::book(pool).await.map_err(internal)?;
-        let raws: Vec<&[u8]> = messages.iter().map(|m| m.raw_json.as_slice()).collect();
+        let raws: Vec<_> = messages.iter().map(requests::MessageRow::raw_json).collect();
         let raw_request =
-            raw_request::reassemble(&row.request_envelope, row.messages_offset.map(|o| o as usize), &raws);
+            stored_conversation::reassemble(&row.request_envelope, row.messages_offset.map(|o| o as usize), &raws);
         let hex = |bytes: &Vec<u8>| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
         Ok(Some(RequestDetail {
             finished_at: row.finished_at,

@@ -5,7 +5,7 @@ use sqlx::{MySql, QueryBuilder, Transaction};
 
 use crate::conversation::MessageNode;
 
-// MySQL allows 65,535 placeholders per statement; eleven columns a row.
+// MySQL allows 65,535 placeholders per statement; twelve columns a row.
 const ROWS_PER_STATEMENT: usize = 5_000;
 
 #[tracing::instrument(skip_all, fields(nodes = nodes.len()))]
@@ -13,7 +13,7 @@ pub async fn insert_message_nodes(tx: &mut Transaction<'_, MySql>, nodes: &[&Mes
     for chunk in nodes.chunks(ROWS_PER_STATEMENT) {
         let mut query = QueryBuilder::<MySql>::new(
             "INSERT INTO message_nodes (id, parent_id, conversation_id, position, role, name, content_text, content_parts, \
-             tool_calls, tool_call_id, raw_json) ",
+             tool_calls, tool_call_id, raw_json, content_offset) ",
         );
         query.push_values(chunk, |mut row, node| {
             row.push_bind(&node.id[..])
@@ -26,7 +26,8 @@ pub async fn insert_message_nodes(tx: &mut Transaction<'_, MySql>, nodes: &[&Mes
                 .push_bind(&node.content_parts)
                 .push_bind(&node.tool_calls)
                 .push_bind(&node.tool_call_id)
-                .push_bind(&node.raw_json);
+                .push_bind(&node.stored_json)
+                .push_bind(node.content_offset);
         });
         query.push(" ON DUPLICATE KEY UPDATE id = id");
         query.build().persistent(false).execute(&mut **tx).await?;

@@ -70,3 +70,26 @@ async fn multimodal_parts_and_names_are_kept(pool: MySqlPool) {
     assert_eq!(parts[1]["type"], "image_url");
     assert_eq!(row.raw_request, body.as_bytes());
 }
+
+#[sqlx::test(migrations = false)]
+async fn a_messages_text_is_stored_once_and_the_request_still_comes_back_exactly(pool: MySqlPool) {
+    let app = spawn_app(pool.clone()).await;
+    // The first message is escaped as serde_json would write it; the second as Python's json.dumps
+    // does by default (`\u00e9`), which the writer cannot reproduce, so that one is kept whole.
+    let text = "Fix the \"parser\":\n\tit drops the last line of café.txt".repeat(20);
+    let ours = serde_json::json!({"role": "user", "content": text}).to_string();
+    let body = format!(r#"{{"model":"gpt-4o","messages":[{ours},{{"role":"user","content":"caf\u00e9"}}]}}"#);
+
+    app.post_json("/v1/chat/completions", &body, None).await;
+
+    let row = app.only_logged_request().await;
+    assert_eq!(row.raw_request, body.as_bytes());
+    assert_eq!(row.messages[0].content_text.as_deref(), Some(text.as_str()));
+    let stored: Vec<(Vec<u8>, Option<i32>)> =
+        sqlx::query_as("SELECT raw_json, content_offset FROM message_nodes ORDER BY position")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(stored[0], (br#"{"content":,"role":"user"}"#.to_vec(), Some(11)));
+    assert_eq!(stored[1], (br#"{"role":"user","content":"caf\u00e9"}"#.to_vec(), None));
+}

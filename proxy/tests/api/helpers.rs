@@ -177,6 +177,7 @@ pub struct LoggedMessage {
     pub content_parts: Option<String>,
     pub tool_calls: Option<serde_json::Value>,
     pub tool_call_id: Option<String>,
+    /// The message as the client sent it (put back together when its text was stored once).
     pub raw_json: Vec<u8>,
 }
 
@@ -206,7 +207,7 @@ pub async fn fetch_logged_requests(pool: &MySqlPool) -> Vec<LoggedRequest> {
         let envelope: Vec<u8> = row.get("request_envelope");
         let offset: Option<i32> = row.get("messages_offset");
         let raws: Vec<&[u8]> = messages.iter().map(|m| m.raw_json.as_slice()).collect();
-        let raw_request = proxy::conversation::reassemble(&envelope, offset.map(|o| o as usize), &raws);
+        let raw_request = stored_conversation::reassemble(&envelope, offset.map(|o| o as usize), &raws);
         let json = |column: &str| text(&row, column).map(|t| serde_json::from_str(&t).unwrap());
         logged.push(LoggedRequest {
             id: row.get("id"),
@@ -251,23 +252,32 @@ pub async fn fetch_conversation(pool: &MySqlPool, last_message_id: &[u8]) -> Vec
            SELECT id, parent_id FROM message_nodes WHERE id = ? \
            UNION ALL \
            SELECT n.id, n.parent_id FROM message_nodes n JOIN chain c ON n.id = c.parent_id) \
-         SELECT m.position, m.role, m.name, m.content_text, m.content_parts, m.tool_calls, m.tool_call_id, m.raw_json \
-         FROM chain JOIN message_nodes m ON m.id = chain.id ORDER BY m.position",
+         SELECT m.position, m.role, m.name, m.content_text, m.content_parts, m.tool_calls, m.tool_call_id, m.raw_json, \
+         m.content_offset FROM chain JOIN message_nodes m ON m.id = chain.id ORDER BY m.position",
     )
     .bind(last_message_id)
     .fetch_all(pool)
     .await
     .unwrap();
     rows.iter()
-        .map(|row| LoggedMessage {
+        .map(|row| {
+            let content_text = text(row, "content_text");
+            let stored: Vec<u8> = row.get("raw_json");
+            let offset: Option<i32> = row.get("content_offset");
+            let raw_json =
+                stored_conversation::message_json(&stored, offset.map(|o| o as usize), content_text.as_deref())
+                    .into_owned();
+            (row, content_text, raw_json)
+        })
+        .map(|(row, content_text, raw_json)| LoggedMessage {
             position: row.get::<i32, _>("position") as i64,
             role: text(row, "role").unwrap(),
             name: text(row, "name"),
-            content_text: text(row, "content_text"),
+            content_text,
             content_parts: text(row, "content_parts"),
             tool_calls: text(row, "tool_calls").map(|t| serde_json::from_str(&t).unwrap()),
             tool_call_id: text(row, "tool_call_id"),
-            raw_json: row.get("raw_json"),
+            raw_json,
         })
         .collect()
 }
