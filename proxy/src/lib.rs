@@ -24,5 +24,6 @@ pub mod stored_request;
 pub mod telemetry;
 pub mod token_estimate;
 pub mod upstream;
+pub mod upstream_client;
 pub mod usage_chunk;
 pub mod webhook;

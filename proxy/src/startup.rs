@@ -20,12 +20,13 @@ use crate::config::Config;
 use crate::db;
 use crate::log_writer::{LogSender, LogWriter};
 use crate::routes;
+use crate::upstream_client::UpstreamClient;
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
-    pub http_client: reqwest::Client,
+    pub upstream: UpstreamClient,
     pub log: LogSender,
     pub client_auth: ClientAuth,
     pub pool: MySqlPool,
@@ -36,7 +37,7 @@ pub struct AppState {
 pub enum StartupError {
     #[error("PROXY_PORT: cannot listen on {address}: {source}")]
     Bind { address: String, source: std::io::Error },
-    #[error("UPSTREAM_BASE_URL: cannot build the HTTP client: {0}")]
+    #[error("cannot build the HTTP client for webhooks: {0}")]
     HttpClient(#[from] reqwest::Error),
     #[error("LOG_SPOOL_DIR: cannot use {dir}: {source}")]
     Spool { dir: String, source: std::io::Error },
@@ -59,7 +60,7 @@ impl Application {
     pub async fn build_with_pool(config: Config, pool: MySqlPool) -> Result<Self, StartupError> {
         let address = format!("{}:{}", config.proxy_host, config.proxy_port);
         let listener = TcpListener::bind(&address).await.map_err(|source| StartupError::Bind { address, source })?;
-        let http_client = crate::upstream::build_client(&config)?;
+        let webhook_client = crate::upstream::webhook_client()?;
         let spool_dir = config.log_writer.spool_dir.display().to_string();
         let writer = LogWriter::start(pool.clone(), config.log_writer.clone())
             .await
@@ -68,15 +69,15 @@ impl Application {
         let watch = BudgetWatch {
             pool: pool.clone(),
             gate: budgets.clone(),
-            client: http_client.clone(),
+            client: webhook_client,
             interval: config.budget_check_interval,
         };
         let watcher = tokio::spawn(watch.run());
         let state = AppState {
             budgets,
             client_auth: ClientAuth::new(config.verify_client_auth, &config.proxy_api_keys),
+            upstream: UpstreamClient::new(&config),
             config: Arc::new(config),
-            http_client,
             log: writer.sender(),
             pool,
         };

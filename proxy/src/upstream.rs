@@ -1,24 +1,11 @@
-//! The one pooled HTTP client that talks to the upstream API, and the header rules for what is
-//! passed on in each direction.
+//! The header rules for what is passed on to and from the upstream API (the client that talks to it
+//! is `upstream_client`), and the HTTP client budget webhooks are sent with.
 
 use axum::http::{header, HeaderMap, HeaderName};
 
-use crate::config::Config;
-
-pub fn build_client(config: &Config) -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .tcp_nodelay(true)
-        .connect_timeout(config.upstream_connect_timeout)
-        // Applies to every read, the first byte included: a stalled upstream fails with 504.
-        .read_timeout(config.upstream_idle_timeout)
-        .pool_idle_timeout(std::time::Duration::from_secs(90))
-        .pool_max_idle_per_host(256)
-        // Responses are relayed as they are; asking for compression would hide the body from the log.
-        .no_gzip()
-        .no_brotli()
-        .no_deflate()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
+/// For budget alerts (`budget_watch`); each send sets its own timeout.
+pub fn webhook_client() -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder().connect_timeout(std::time::Duration::from_secs(10)).build()
 }
 
 /// Headers that describe one hop, or that the proxy sets itself, and so are never copied across.

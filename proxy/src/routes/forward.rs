@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{header, HeaderMap, Method, Response, StatusCode, Uri};
+use axum::http::{header, HeaderMap, Method, Response, Uri};
 use axum::response::IntoResponse;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
@@ -19,6 +19,7 @@ use crate::request_body;
 use crate::routes::sse_relay::SseRelay;
 use crate::startup::AppState;
 use crate::upstream;
+use crate::upstream_client::{UpstreamError, UpstreamResponse};
 
 /// Endpoints whose body the proxy reads: `model` must be there, is mapped, and streams get usage.
 fn is_model_endpoint(path: &str) -> bool {
@@ -84,28 +85,30 @@ pub async fn forward(
         return pending.fail(ProxyError::BudgetExhausted { name: budget.name, period: budget.period }).into_response();
     }
 
-    let url = upstream_url(&state.config.upstream_base_url, &uri);
-    let request = state
-        .http_client
-        .request(method, url)
-        .headers(upstream::request_headers(&headers, &state.config.upstream_api_key))
-        .body(forwarded);
-    let response = match request.send().await {
+    let path = upstream_path(&state.config.upstream_base_url, &uri);
+    let headers = upstream::request_headers(&headers, &state.config.upstream_api_key);
+    let response = match state.upstream.send(method, &path, headers, forwarded).await {
         Ok(response) => response,
         Err(error) => return pending.fail(classify_send_error(&error)).into_response(),
     };
     relay_response(response, pending, hide_usage_chunk).await
 }
 
-pub(crate) fn upstream_url(base: &reqwest::Url, uri: &Uri) -> reqwest::Url {
+/// The upstream's path and query for the client's `/v1/...`: the base URL's path takes `/v1`'s place.
+pub(crate) fn upstream_path(base: &reqwest::Url, uri: &Uri) -> String {
     let rest = uri.path().strip_prefix("/v1").unwrap_or(uri.path());
-    let mut url = base.clone();
-    url.set_path(&format!("{}{}", base.path().trim_end_matches('/'), rest));
-    url.set_query(uri.query());
-    url
+    let mut path = format!("{}{rest}", base.path().trim_end_matches('/'));
+    if path.is_empty() {
+        path.push('/');
+    }
+    if let Some(query) = uri.query() {
+        path.push('?');
+        path.push_str(query);
+    }
+    path
 }
 
-pub(crate) fn classify_send_error(error: &reqwest::Error) -> ProxyError {
+pub(crate) fn classify_send_error(error: &UpstreamError) -> ProxyError {
     // The cause goes to the log here, once; the client gets the safe summary.
     tracing::warn!(error = %error, "upstream request failed");
     if error.is_timeout() {
@@ -132,12 +135,12 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Byte
 
 /// Sends the upstream's answer on: SSE event by event, anything else as a whole body once complete.
 pub(crate) async fn relay_response(
-    response: reqwest::Response,
+    response: UpstreamResponse,
     mut pending: PendingRecord,
     hide_usage_chunk: bool,
 ) -> Response<Body> {
-    let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-    let headers = upstream::response_headers(response.headers());
+    let status = response.status;
+    let headers = upstream::response_headers(&response.headers);
     pending.record().http_status = status.as_u16();
     let is_event_stream = headers
         .get(header::CONTENT_TYPE)
@@ -146,18 +149,18 @@ pub(crate) async fn relay_response(
 
     let body = if is_event_stream {
         pending.record().is_stream = true;
-        Body::from_stream(SseRelay::new(response.bytes_stream().boxed(), pending, hide_usage_chunk))
+        Body::from_stream(SseRelay::new(response.body.boxed(), pending, hide_usage_chunk))
     } else {
-        let mut response = response;
+        let mut body = response.body;
         let mut collected = BytesMut::new();
         loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
+            match body.next().await {
+                Some(Ok(chunk)) => {
                     pending.first_byte_now();
                     collected.extend_from_slice(&chunk);
                 }
-                Ok(None) => break,
-                Err(error) => {
+                None => break,
+                Some(Err(error)) => {
                     pending.record().response = ResponseCapture::Body(collected.freeze());
                     return pending.fail(classify_send_error(&error)).into_response();
                 }

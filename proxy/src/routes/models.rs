@@ -7,12 +7,13 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, Method, Response, StatusCode, Uri};
 use axum::response::IntoResponse;
+use bytes::Bytes;
 use serde_json::{json, Value};
 
 use crate::model_mapping::ModelMapping;
 use crate::pending_record::PendingRecord;
 use crate::record::{Outcome, RequestRecord, ResponseCapture};
-use crate::routes::forward::{forward, upstream_url};
+use crate::routes::forward::{forward, upstream_path};
 use crate::startup::AppState;
 use crate::upstream;
 
@@ -44,16 +45,16 @@ pub async fn list_models(
     if !state.client_auth.allows(&headers) {
         return pending.fail(crate::error::ProxyError::InvalidClientKey).into_response();
     }
+    let path = upstream_path(&state.config.upstream_base_url, &uri);
+    let upstream_headers = upstream::request_headers(&headers, &state.config.upstream_api_key);
     let upstream_list = state
-        .http_client
-        .get(upstream_url(&state.config.upstream_base_url, &uri))
-        .headers(upstream::request_headers(&headers, &state.config.upstream_api_key))
-        .send()
+        .upstream
+        .send(Method::GET, &path, upstream_headers, Bytes::new())
         .await
         .ok()
-        .filter(|r| r.status().is_success());
+        .filter(|r| r.status.is_success());
     let upstream_list = match upstream_list {
-        Some(response) => response.bytes().await.ok().and_then(|b| serde_json::from_slice::<Value>(&b).ok()),
+        Some(response) => response.body.collect().await.ok().and_then(|b| serde_json::from_slice::<Value>(&b).ok()),
         None => None,
     };
     if upstream_list.is_none() {

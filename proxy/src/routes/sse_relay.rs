@@ -15,10 +15,11 @@ use crate::error::{stream_error_event, ProxyError};
 use crate::pending_record::PendingRecord;
 use crate::record::{Outcome, ResponseCapture, StreamEvent};
 use crate::sse::{SseEvent, SseFramer};
+use crate::upstream_client::UpstreamError;
 use crate::usage_chunk;
 
 pub struct SseRelay {
-    upstream: BoxStream<'static, reqwest::Result<Bytes>>,
+    upstream: BoxStream<'static, Result<Bytes, UpstreamError>>,
     framer: SseFramer,
     hide_usage_chunk: bool,
     events: Vec<StreamEvent>,
@@ -27,7 +28,7 @@ pub struct SseRelay {
 
 impl SseRelay {
     pub fn new(
-        upstream: BoxStream<'static, reqwest::Result<Bytes>>,
+        upstream: BoxStream<'static, Result<Bytes, UpstreamError>>,
         pending: PendingRecord,
         hide_usage_chunk: bool,
     ) -> Self {
@@ -185,7 +186,7 @@ mod tests {
     #[tokio::test]
     async fn events_that_arrive_together_leave_in_one_write_and_none_is_held_back() {
         let (log, _records) = LogSender::for_tests();
-        let (chunks, receiver) = tokio::sync::mpsc::unbounded_channel::<reqwest::Result<Bytes>>();
+        let (chunks, receiver) = tokio::sync::mpsc::unbounded_channel::<Result<Bytes, UpstreamError>>();
         let upstream = futures_util::stream::unfold(receiver, |mut r| async move { r.recv().await.map(|c| (c, r)) });
         let pending = PendingRecord::start(&log, RequestRecord::new("POST", "/v1/chat/completions"));
         let mut relay = SseRelay::new(upstream.boxed(), pending, false);
