@@ -34,7 +34,7 @@ pub struct RecordedError {
     pub message: String,
 }
 
-/// One data-carrying SSE event of a relayed stream.
+/// One SSE event, for building a captured stream from its events (`ResponseCapture::stream_of`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamEvent {
     pub event: Option<String>,
@@ -48,8 +48,20 @@ pub enum ResponseCapture {
     None,
     /// A whole response body.
     Body(Bytes),
-    /// The events of a stream, in order, as far as it got.
-    Stream(Vec<StreamEvent>),
+    /// A stream's bytes exactly as the upstream sent them, as far as it got. Kept whole rather than
+    /// as events, so that relaying copies each chunk once and the log writer frames and reads it.
+    Stream(Bytes),
+}
+
+impl ResponseCapture {
+    /// The stream these events make, written as SSE.
+    pub fn stream_of(events: &[StreamEvent]) -> Self {
+        let mut bytes = Vec::new();
+        for event in events {
+            crate::sse::write_event(event.event.as_deref(), &event.data, &mut bytes);
+        }
+        ResponseCapture::Stream(bytes.into())
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use crate::record::{ResponseCapture, StreamEvent};
+use crate::record::ResponseCapture;
+use crate::sse::{SseEvent, SseFramer};
 
 /// Token counts as the upstream reported them, in OpenAI's sense: `prompt_tokens` includes the
 /// cached and the cache-written tokens.
@@ -83,7 +84,7 @@ pub fn assemble(response: &ResponseCapture) -> AssembledReply {
     match response {
         ResponseCapture::None => AssembledReply::default(),
         ResponseCapture::Body(body) => from_body(body),
-        ResponseCapture::Stream(events) => from_stream(events),
+        ResponseCapture::Stream(bytes) => from_stream(&SseFramer::new().push(bytes)),
     }
 }
 
@@ -163,7 +164,7 @@ fn append(target: &mut Option<String>, piece: Option<&str>) {
     }
 }
 
-fn from_stream(events: &[StreamEvent]) -> AssembledReply {
+fn from_stream(events: &[SseEvent]) -> AssembledReply {
     let mut reply = AssembledReply::default();
     let mut choices: BTreeMap<i64, ChoiceState> = BTreeMap::new();
     let mut header = Map::new();
@@ -293,16 +294,18 @@ fn from_stream(events: &[StreamEvent]) -> AssembledReply {
     reply
 }
 
-fn event_type<'a>(event: &'a StreamEvent, chunk: &'a Value) -> &'a str {
+fn event_type<'a>(event: &'a SseEvent, chunk: &'a Value) -> &'a str {
     event.event.as_deref().or_else(|| chunk.get("type").and_then(Value::as_str)).unwrap_or("")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::StreamEvent;
 
     fn events(datas: &[&str]) -> ResponseCapture {
-        ResponseCapture::Stream(datas.iter().map(|d| StreamEvent { event: None, data: d.to_string() }).collect())
+        let events: Vec<_> = datas.iter().map(|d| StreamEvent { event: None, data: d.to_string() }).collect();
+        ResponseCapture::stream_of(&events)
     }
 
     #[test]

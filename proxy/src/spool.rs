@@ -310,19 +310,19 @@ struct Meta {
     /// Absent in frames written before client keys were recorded.
     #[serde(default)]
     client_key: Option<String>,
-    /// `none`, `body` (the response bytes follow the request's), or `stream` (the events here).
+    /// `none`, `body` (the response bytes follow the request's), `sse` (so do the stream's bytes),
+    /// or `stream` (frames of earlier versions: the stream's events are in `events`).
     response: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     events: Vec<(Option<String>, String)>,
 }
 
 fn encode(record: &RequestRecord) -> Vec<u8> {
     let micros = |d: Duration| d.as_micros() as u64;
-    let (response_kind, response_body, events) = match &record.response {
-        ResponseCapture::None => ("none", &[][..], Vec::new()),
-        ResponseCapture::Body(body) => ("body", &body[..], Vec::new()),
-        ResponseCapture::Stream(events) => {
-            ("stream", &[][..], events.iter().map(|e| (e.event.clone(), e.data.clone())).collect())
-        }
+    let (response_kind, response_body) = match &record.response {
+        ResponseCapture::None => ("none", &[][..]),
+        ResponseCapture::Body(body) => ("body", &body[..]),
+        ResponseCapture::Stream(bytes) => ("sse", &bytes[..]),
     };
     let meta = Meta {
         id: record.id.as_u128(),
@@ -343,7 +343,7 @@ fn encode(record: &RequestRecord) -> Vec<u8> {
         user_agent: record.user_agent.clone(),
         client_key: record.client_key.clone(),
         response: response_kind.to_owned(),
-        events,
+        events: Vec::new(),
     };
     let meta = serde_json::to_vec(&meta).expect("the record metadata serialises");
     let mut frame = Vec::with_capacity(HEADER_BYTES + meta.len() + record.request_body.len() + response_body.len());
@@ -390,9 +390,10 @@ fn decode(meta: &[u8], request: Bytes, response: Bytes) -> Option<RequestRecord>
     record.response = match meta.response.as_str() {
         "none" => ResponseCapture::None,
         "body" => ResponseCapture::Body(response),
-        "stream" => {
-            ResponseCapture::Stream(meta.events.into_iter().map(|(event, data)| StreamEvent { event, data }).collect())
-        }
+        "sse" => ResponseCapture::Stream(response),
+        "stream" => ResponseCapture::stream_of(
+            &meta.events.into_iter().map(|(event, data)| StreamEvent { event, data }).collect::<Vec<_>>(),
+        ),
         _ => return None,
     };
     Some(record)
@@ -430,7 +431,7 @@ mod tests {
         let records = [
             sample(1, ResponseCapture::None),
             sample(2, ResponseCapture::Body(Bytes::from_static(b"\xff not utf-8"))),
-            sample(3, ResponseCapture::Stream(vec![StreamEvent { event: Some("x".into()), data: "{}".into() }])),
+            sample(3, ResponseCapture::stream_of(&[StreamEvent { event: Some("x".into()), data: "{}".into() }])),
         ];
         {
             let (mut appender, _) = open(&dir).await.unwrap();
@@ -456,6 +457,22 @@ mod tests {
         let (appender, mut reader) = open(&dir).await.unwrap();
         assert_eq!(reader.count(reader.position(), appender.position()).await.unwrap(), 0);
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_stream_spooled_as_events_by_an_earlier_version_comes_back_as_its_bytes() {
+        let record = sample(1, ResponseCapture::None);
+        let frame = encode(&record);
+        let meta_len = u32::from_le_bytes(frame[4..8].try_into().unwrap()) as usize;
+        // The id is a u128, which serde_json's Value cannot hold: edit the text.
+        let meta = String::from_utf8(frame[HEADER_BYTES..HEADER_BYTES + meta_len].to_vec())
+            .unwrap()
+            .replace(r#""response":"none""#, r#""response":"stream","events":[[null,"{\"a\":1}"],["done","x\ny"]]"#);
+        let decoded = decode(meta.as_bytes(), record.request_body.clone(), Bytes::new()).unwrap();
+        assert_eq!(
+            decoded.response,
+            ResponseCapture::Stream(Bytes::from_static(b"data: {\"a\":1}\n\nevent: done\ndata: x\ndata: y\n\n"))
+        );
     }
 
     #[tokio::test]

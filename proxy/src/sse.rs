@@ -27,6 +27,22 @@ pub struct SseFramer {
     data: Option<String>,
 }
 
+/// Writes one event as SSE: its `event:` line when it has a name, each line of `data` as a
+/// `data:` line, and the blank line that ends it.
+pub fn write_event(event: Option<&str>, data: &str, out: &mut Vec<u8>) {
+    if let Some(event) = event {
+        out.extend_from_slice(b"event: ");
+        out.extend_from_slice(event.as_bytes());
+        out.push(b'\n');
+    }
+    for line in data.split('\n') {
+        out.extend_from_slice(b"data: ");
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
+    }
+    out.push(b'\n');
+}
+
 impl SseFramer {
     pub fn new() -> Self {
         Self::default()

@@ -373,7 +373,8 @@ mod tests {
 
     /// An SSE answer of `EVENTS` events, each its own HTTP chunk, as an API streams them.
     fn sse_answer() -> Vec<u8> {
-        let mut answer = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
+        let mut answer =
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
         for i in 0..EVENTS {
             let event = format!("data: {{\"n\":{i}}}\n\n");
             answer.extend_from_slice(format!("{:x}\r\n{event}\r\n", event.len()).as_bytes());

@@ -94,8 +94,8 @@ proptest! {
     /// Any stream content, however malformed, assembles without panicking.
     #[test]
     fn any_stream_assembles(events in prop::collection::vec((prop::option::of(any::<String>()), any::<String>()), 0..20)) {
-        let events = events.into_iter().map(|(event, data)| StreamEvent { event, data }).collect();
-        let _ = assemble(&ResponseCapture::Stream(events));
+        let events: Vec<StreamEvent> = events.into_iter().map(|(event, data)| StreamEvent { event, data }).collect();
+        let _ = assemble(&ResponseCapture::stream_of(&events));
     }
 
     /// Any body assembles without panicking.
@@ -118,7 +118,7 @@ proptest! {
         events.push(chunk(json!({"tool_calls": [{"index": 0, "id": "call_1", "type": "function", "function": {"name": "f", "arguments": ""}}]})));
         events.extend(arguments.iter().map(|a| chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": a}}]}))));
         events.push(StreamEvent { event: None, data: "[DONE]".into() });
-        let reply = assemble(&ResponseCapture::Stream(events));
+        let reply = assemble(&ResponseCapture::stream_of(&events));
         let expected_text = text.concat();
         prop_assert_eq!(reply.text.unwrap_or_default(), expected_text);
         let calls = reply.tool_calls.expect("the tool call");

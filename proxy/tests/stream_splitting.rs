@@ -2,7 +2,7 @@
 //! same bytes and the log the same assembled reply. Runs every recorded stream through the framer
 //! split at every single position, and at many pseudo-random sets of positions.
 
-use proxy::record::{ResponseCapture, StreamEvent};
+use proxy::record::ResponseCapture;
 use proxy::reply::{assemble, AssembledReply};
 use proxy::sse::SseFramer;
 use proxy::usage_chunk::event_for_client;
@@ -25,17 +25,15 @@ fn relay(pieces: &[&[u8]]) -> (Vec<u8>, AssembledReply) {
     let mut to_client = Vec::new();
     let mut logged = Vec::new();
     for piece in pieces {
+        logged.extend_from_slice(piece);
         for event in framer.push(piece) {
             if let Some(bytes) = event_for_client(&event) {
                 to_client.extend_from_slice(&bytes);
             }
-            if !event.data.is_empty() {
-                logged.push(StreamEvent { event: event.event.clone(), data: event.data.clone() });
-            }
         }
     }
     to_client.extend_from_slice(framer.unfinished());
-    (to_client, assemble(&ResponseCapture::Stream(logged)))
+    (to_client, assemble(&ResponseCapture::Stream(logged.into())))
 }
 
 /// Cuts `bytes` at the given sorted positions.

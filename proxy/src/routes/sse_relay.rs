@@ -1,5 +1,5 @@
-//! Relays an upstream SSE stream to the client event by event, keeping a copy of each event for the
-//! log. When the proxy asked for usage on the client's behalf, what that changed in the stream is
+//! Relays an upstream SSE stream to the client as it arrives, keeping a copy of its bytes for the
+//! log (the log writer frames and reads them). When the proxy asked for usage on the client's behalf, what that changed in the stream is
 //! taken out again (see `usage_chunk`). An upstream failure mid-stream becomes one OpenAI-style error event;
 //! the client going away drops this stream, which cancels the upstream request and records the
 //! call as cancelled.
@@ -13,8 +13,8 @@ use futures_util::stream::{BoxStream, Stream};
 
 use crate::error::{stream_error_event, ProxyError};
 use crate::pending_record::PendingRecord;
-use crate::record::{Outcome, ResponseCapture, StreamEvent};
-use crate::sse::{SseEvent, SseFramer};
+use crate::record::{Outcome, ResponseCapture};
+use crate::sse::SseFramer;
 use crate::upstream_client::UpstreamError;
 use crate::usage_chunk;
 
@@ -22,7 +22,8 @@ pub struct SseRelay {
     upstream: BoxStream<'static, Result<Bytes, UpstreamError>>,
     framer: SseFramer,
     hide_usage_chunk: bool,
-    events: Vec<StreamEvent>,
+    /// Everything the upstream sent so far.
+    received: BytesMut,
     pending: Option<PendingRecord>,
 }
 
@@ -32,22 +33,24 @@ impl SseRelay {
         pending: PendingRecord,
         hide_usage_chunk: bool,
     ) -> Self {
-        SseRelay { upstream, framer: SseFramer::new(), hide_usage_chunk, events: Vec::new(), pending: Some(pending) }
+        SseRelay {
+            upstream,
+            framer: SseFramer::new(),
+            hide_usage_chunk,
+            received: BytesMut::new(),
+            pending: Some(pending),
+        }
     }
 
-    fn keep_for_log(&mut self, events: &[SseEvent]) {
-        self.events.extend(
-            events
-                .iter()
-                .filter(|e| !e.data.is_empty())
-                .map(|e| StreamEvent { event: e.event.clone(), data: e.data.clone() }),
-        );
+    fn captured(&mut self) -> ResponseCapture {
+        ResponseCapture::Stream(std::mem::take(&mut self.received).freeze())
     }
 
     fn finish(&mut self, outcome: Outcome, error: Option<&ProxyError>) {
         if let Some(mut pending) = self.pending.take() {
+            let captured = self.captured();
             let record = pending.record();
-            record.response = ResponseCapture::Stream(std::mem::take(&mut self.events));
+            record.response = captured;
             record.error = error.map(ProxyError::recorded);
             pending.finish(outcome);
         }
@@ -58,8 +61,11 @@ impl Drop for SseRelay {
     fn drop(&mut self) {
         // Still pending here means the client went away first: keep the partial reply, and let the
         // record's own drop mark it cancelled.
-        if let Some(pending) = self.pending.as_mut() {
-            pending.record().response = ResponseCapture::Stream(std::mem::take(&mut self.events));
+        if self.pending.is_some() {
+            let captured = self.captured();
+            if let Some(pending) = self.pending.as_mut() {
+                pending.record().response = captured;
+            }
         }
     }
 }
@@ -134,14 +140,13 @@ impl Stream for SseRelay {
                     if let Some(pending) = this.pending.as_mut() {
                         pending.first_byte_now();
                     }
-                    let events = this.framer.push(&chunk);
-                    this.keep_for_log(&events);
+                    this.received.extend_from_slice(&chunk);
                     if !this.hide_usage_chunk {
                         batch.push(chunk);
                         continue;
                     }
                     // Only whole events leave, so that the usage chunk can be recognised and held back.
-                    for event in &events {
+                    for event in &this.framer.push(&chunk) {
                         if let Some(bytes) = usage_chunk::event_for_client(event) {
                             batch.push_slice(&bytes);
                         }
