@@ -101,12 +101,12 @@ fn add_call(sums: &mut CostSums, row: &top_costs::PricedRow, book: &PriceBook) {
             upstream_model: row.upstream_model.as_deref(),
             started_at: row.started_at,
             usage_source: &row.usage_source,
-            tokens: TokenCounts {
-                prompt: row.prompt_tokens.map_or(0, i64::from),
-                completion: row.completion_tokens.map_or(0, i64::from),
-                cache_read: row.cached_tokens.map_or(0, i64::from),
-                cache_write: row.cache_write_tokens.map_or(0, i64::from),
-            },
+            tokens: TokenCounts::from_columns(
+                row.prompt_tokens,
+                row.completion_tokens,
+                row.cached_tokens,
+                row.cache_write_tokens,
+            ),
         },
         book,
     );

@@ -36,6 +36,22 @@ pub struct TokenCounts {
 }
 
 impl TokenCounts {
+    /// From a request row's four token columns, where NULL (not reported) counts as none.
+    pub fn from_columns(
+        prompt: Option<i32>,
+        completion: Option<i32>,
+        cache_read: Option<i32>,
+        cache_write: Option<i32>,
+    ) -> Self {
+        let count = |column: Option<i32>| column.map_or(0, i64::from);
+        TokenCounts {
+            prompt: count(prompt),
+            completion: count(completion),
+            cache_read: count(cache_read),
+            cache_write: count(cache_write),
+        }
+    }
+
     pub fn add(&mut self, other: &TokenCounts) {
         self.prompt += other.prompt;
         self.completion += other.completion;

@@ -232,8 +232,9 @@ async fn the_stack_started_by_run_local_records_every_sdk_call_and_shows_it_in_t
     // Ctrl-C: the script stops the services and the MariaDB it started.
     let pid = stack.script.id().unwrap().to_string();
     assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
-    let status = tokio::time::timeout(Duration::from_secs(60), stack.script.wait()).await.unwrap().unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(60), stack.script.wait()).await;
     let log = std::fs::read_to_string(&stack.log).unwrap();
+    let status = status.unwrap_or_else(|_| panic!("run-local.sh did not stop within 60 s of Ctrl-C\n{log}")).unwrap();
     assert_eq!(status.code(), Some(130), "{log}");
     for port in [stack.proxy_port, stack.admin_port, db_port] {
         assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "port {port} still open\n{log}");
