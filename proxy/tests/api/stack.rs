@@ -64,7 +64,10 @@ impl Stack {
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
         let log = workdir.join("run-local.log");
         // Everything that matters is set here, so a developer's own .env cannot change the run.
-        let mut script = Command::new(format!("{root}/scripts/run-local.sh"));
+        // Through `env --default-signal=INT`: a shell cannot trap a signal ignored when it started, and
+        // a test runner started in the background (nohup, `&` in a script) passes SIGINT on ignored.
+        let mut script = Command::new("env");
+        script.args(["--default-signal=INT", &format!("{root}/scripts/run-local.sh")]);
         // What cargo sets for a test would reach the script's own `cargo build` and make it, and
         // the next `cargo test`, rebuild crates whose build scripts watch the environment.
         for (name, _) in std::env::vars_os() {
