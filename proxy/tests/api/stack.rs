@@ -165,7 +165,9 @@ async fn the_stack_started_by_run_local_records_every_sdk_call_and_shows_it_in_t
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(listed["totalCount"], 6, "{listed}");
+    if listed["totalCount"] != 6 {
+        panic!("{listed}\nrun-local.sh's log:\n{}", std::fs::read_to_string(&stack.log).unwrap());
+    }
     let items = listed["items"].as_array().unwrap();
     // Newest first; the SDK made the calls in this order.
     let endpoints: Vec<&str> = items.iter().rev().map(|i| i["endpoint"].as_str().unwrap()).collect();
