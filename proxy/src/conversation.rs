@@ -128,8 +128,9 @@ fn node(parent_id: Option<NodeId>, position: u32, raw: &[u8]) -> MessageNode {
     };
     let cut = content_span(raw)
         .zip(content_text.as_deref())
-        .and_then(|(span, text)| stored_conversation::cut_content(raw, span, text));
-    let (stored_json, content_offset) = match cut.and_then(|(stored, at)| Some((stored, u32::try_from(at).ok()?))) {
+        .and_then(|(span, text)| stored_conversation::cut_content(raw, span, text))
+        .and_then(|(stored, at)| Some((stored, u32::try_from(at).ok()?)));
+    let (stored_json, content_offset) = match cut {
         Some((stored, at)) => (stored, Some(at)),
         None => (raw.to_vec(), None),
     };

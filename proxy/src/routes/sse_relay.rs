@@ -1,8 +1,8 @@
 //! Relays an upstream SSE stream to the client as it arrives, keeping a copy of its bytes for the
-//! log (the log writer frames and reads them). When the proxy asked for usage on the client's behalf, what that changed in the stream is
-//! taken out again (see `usage_chunk`). An upstream failure mid-stream becomes one OpenAI-style error event;
-//! the client going away drops this stream, which cancels the upstream request and records the
-//! call as cancelled.
+//! log (the log writer frames and reads them). When the proxy asked for usage on the client's
+//! behalf, what that changed in the stream is taken out again (see `usage_chunk`). An upstream
+//! failure mid-stream becomes one OpenAI-style error event; the client going away drops this
+//! stream, which cancels the upstream request and records the call as cancelled.
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -42,15 +42,10 @@ impl SseRelay {
         }
     }
 
-    fn captured(&mut self) -> ResponseCapture {
-        ResponseCapture::Stream(std::mem::take(&mut self.received).freeze())
-    }
-
     fn finish(&mut self, outcome: Outcome, error: Option<&ProxyError>) {
         if let Some(mut pending) = self.pending.take() {
-            let captured = self.captured();
             let record = pending.record();
-            record.response = captured;
+            record.response = captured(&mut self.received);
             record.error = error.map(ProxyError::recorded);
             pending.finish(outcome);
         }
@@ -61,13 +56,15 @@ impl Drop for SseRelay {
     fn drop(&mut self) {
         // Still pending here means the client went away first: keep the partial reply, and let the
         // record's own drop mark it cancelled.
-        if self.pending.is_some() {
-            let captured = self.captured();
-            if let Some(pending) = self.pending.as_mut() {
-                pending.record().response = captured;
-            }
+        if let Some(pending) = self.pending.as_mut() {
+            pending.record().response = captured(&mut self.received);
         }
     }
+}
+
+/// What the upstream sent so far, for the record.
+fn captured(received: &mut BytesMut) -> ResponseCapture {
+    ResponseCapture::Stream(std::mem::take(received).freeze())
 }
 
 /// What one poll sends on: everything the upstream had ready, as one write. A lone chunk goes
