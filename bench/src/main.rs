@@ -7,13 +7,15 @@
 //!
 //! The same binary is the mock upstream (`bench mock-upstream --port P`) and the reference proxy
 //! (`bench reference-proxy --port P --upstream URL`), which the harness starts as processes of
-//! their own so that each one's CPU and memory can be read.
+//! their own so that each one's CPU and memory can be read. `bench record-cost` times what the log
+//! writer does with each record before MySQL sees it (run it under callgrind to count instructions).
 
 mod contenders;
 mod load;
 mod mock_upstream;
 mod options;
 mod process_stats;
+mod record_cost;
 mod reference_proxy;
 mod report;
 mod run;
@@ -40,6 +42,7 @@ fn main() {
             serve(port, move |listener| Box::pin(reference_proxy::serve(listener, upstream)))
         }
         Command::Bench(options) => run::harness(options),
+        Command::RecordCost { records, case } => record_cost::run(records, case.as_deref()),
     };
     if let Err(message) = outcome {
         eprintln!("bench: {message}");

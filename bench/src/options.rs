@@ -7,12 +7,23 @@ usage: bench [--quick] [--rounds N] [--only request-path|writer|storage]
              [--mysql mysql://root@127.0.0.1:3306] [--traces DIR] [--litellm PROGRAM | --no-litellm]
              [--proxy-threads N] [--out FILE]
        bench mock-upstream --port P
-       bench reference-proxy --port P --upstream http://HOST:PORT";
+       bench reference-proxy --port P --upstream http://HOST:PORT
+       bench record-cost [--records N] [--case stream|agent]";
 
 pub enum Command {
     Bench(Options),
-    MockUpstream { port: u16 },
-    ReferenceProxy { port: u16, upstream: String },
+    MockUpstream {
+        port: u16,
+    },
+    ReferenceProxy {
+        port: u16,
+        upstream: String,
+    },
+    /// The log writer's CPU per record, without a database (see `record_cost`).
+    RecordCost {
+        records: usize,
+        case: Option<String>,
+    },
 }
 
 pub struct Options {
@@ -42,10 +53,13 @@ impl Options {
         let mut port = None;
         let mut upstream = None;
         let mut subcommand = None;
+        let (mut records, mut case) = (2_000, None);
         while let Some(arg) = args.next() {
             let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
             match arg.as_str() {
-                "mock-upstream" | "reference-proxy" if subcommand.is_none() => subcommand = Some(arg),
+                "mock-upstream" | "reference-proxy" | "record-cost" if subcommand.is_none() => subcommand = Some(arg),
+                "--case" => case = Some(value("--case")?),
+                "--records" => records = value("--records")?.parse().map_err(|e| format!("--records: {e}"))?,
                 "--port" => port = Some(value("--port")?.parse::<u16>().map_err(|e| format!("--port: {e}"))?),
                 "--upstream" => upstream = Some(value("--upstream")?),
                 "--quick" => options.quick = true,
@@ -71,6 +85,7 @@ impl Options {
         }
         match subcommand.as_deref() {
             Some("mock-upstream") => Ok(Command::MockUpstream { port: port.ok_or("--port is required")? }),
+            Some("record-cost") => Ok(Command::RecordCost { records, case }),
             Some(_) => Ok(Command::ReferenceProxy {
                 port: port.ok_or("--port is required")?,
                 upstream: upstream.ok_or("--upstream is required")?,

@@ -1,0 +1,77 @@
+//! What the log writer spends on a record before MySQL sees it: `StoredRequest::from_record` splits
+//! the conversation into nodes, hashes them and assembles the reply. No database, no I/O, so the
+//! figure repeats — under `valgrind --tool=callgrind` as an instruction count that does not drift.
+//!
+//!   bench record-cost [--records N] [--case stream|agent]
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use proxy::record::{RequestRecord, ResponseCapture};
+use proxy::stored_request::StoredRequest;
+use serde_json::json;
+
+use crate::wire_shapes;
+
+/// Words in a streamed reply: one content delta each, plus the role, finish and usage chunks.
+const STREAM_WORDS: usize = 50;
+/// Messages in an agent's turn: a system prompt, then tool calls and their results.
+const HISTORY_MESSAGES: usize = 60;
+
+/// A case's name for `--case`, its description, and how to make one of its records.
+type Case = (&'static str, &'static str, fn() -> RequestRecord);
+
+pub fn run(records: usize, only: Option<&str>) -> Result<(), String> {
+    let cases: [Case; 2] = [
+        ("stream", "chat, streamed reply of 50 content events (usage chunk, [DONE])", streamed_chat),
+        ("agent", "agent turn, 60-message history (~60 KB body), whole reply", agent_turn),
+    ];
+    if let Some(only) = only.filter(|only| !cases.iter().any(|(case, ..)| case == only)) {
+        return Err(format!("--case {only:?}: one of stream, agent"));
+    }
+    println!("CPU the log writer spends turning one record into rows (StoredRequest::from_record), {records} records:");
+    for (_, name, make) in cases.into_iter().filter(|(case, ..)| only.is_none_or(|only| only == *case)) {
+        let batch: Vec<RequestRecord> = (0..records).map(|_| make()).collect();
+        let began = Instant::now();
+        let mut nodes = 0;
+        for record in batch {
+            nodes += std::hint::black_box(StoredRequest::from_record(record)).conversation.nodes.len();
+        }
+        let per_record = began.elapsed().as_secs_f64() * 1e6 / records as f64;
+        println!("- {name}: {per_record:.1} µs per record ({} nodes each)", nodes / records.max(1));
+    }
+    Ok(())
+}
+
+fn streamed_chat() -> RequestRecord {
+    let mut record = RequestRecord::new("POST", "/v1/chat/completions");
+    record.client_model = Some("gpt-4o-mini".into());
+    record.is_stream = true;
+    record.http_status = 200;
+    record.request_body = Bytes::from(
+        json!({"model": "gpt-4o-mini", "stream": true, "stream_options": {"include_usage": true},
+               "messages": [{"role": "system", "content": "You are a careful senior engineer."},
+                            {"role": "user", "content": "Why does the borrow checker reject this loop?"}]})
+        .to_string(),
+    );
+    let events = wire_shapes::stream_events("gpt-4o-mini", STREAM_WORDS, true);
+    record.response = ResponseCapture::Stream(events.concat().into());
+    record
+}
+
+fn agent_turn() -> RequestRecord {
+    let mut record = RequestRecord::new("POST", "/v1/chat/completions");
+    record.client_model = Some("gpt-4o-mini".into());
+    record.http_status = 200;
+    let file = "fn main() {\n    let values = vec![1, 2, 3];\n    println!(\"{values:?}\");\n}\n".repeat(12);
+    let mut messages = vec![json!({"role": "system", "content": "You are an autonomous coding agent. Use the tools."})];
+    messages.push(json!({"role": "user", "content": "Fix the failing test in src/lib.rs"}));
+    for n in 0..(HISTORY_MESSAGES - 2) / 2 {
+        messages.push(json!({"role": "assistant", "content": null, "tool_calls": [{"id": format!("call_{n}"),
+            "type": "function", "function": {"name": "read_file", "arguments": format!("{{\"path\":\"src/file_{n}.rs\"}}")}}]}));
+        messages.push(json!({"role": "tool", "tool_call_id": format!("call_{n}"), "content": file}));
+    }
+    record.request_body = Bytes::from(json!({"model": "gpt-4o-mini", "messages": messages}).to_string());
+    record.response = ResponseCapture::Body(wire_shapes::completion("gpt-4o-mini"));
+    record
+}
