@@ -21,6 +21,7 @@ pub mod spool;
 pub mod sse;
 pub mod startup;
 pub mod stored_request;
+pub mod stream_chunk;
 pub mod telemetry;
 pub mod token_estimate;
 pub mod upstream;

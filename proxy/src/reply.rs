@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 
 use crate::record::ResponseCapture;
 use crate::sse::{SseEvent, SseFramer};
+use crate::stream_chunk::StreamChunk;
 
 /// Token counts as the upstream reported them, in OpenAI's sense: `prompt_tokens` includes the
 /// cached and the cache-written tokens.
@@ -176,61 +177,61 @@ fn from_stream(events: &[SseEvent]) -> AssembledReply {
         if event.data.is_empty() || event.data == "[DONE]" {
             continue;
         }
-        let Ok(chunk) = serde_json::from_str::<Value>(&event.data) else {
+        let Some(chunk) = StreamChunk::parse(&event.data) else {
             continue;
         };
-        if let Some(error) = error_of(&chunk) {
-            reply.error = Some(error);
-            continue;
+        // Rare: read the whole chunk as a tree only when it carries an error.
+        if chunk.error.is_some() {
+            if let Some(error) = serde_json::from_str::<Value>(&event.data).ok().as_ref().and_then(error_of) {
+                reply.error = Some(error);
+                continue;
+            }
         }
         // Responses API streams end with the whole response in `response.completed`.
-        if let Some(response) = chunk.get("response").filter(|_| event_type(event, &chunk).ends_with("completed")) {
-            responses_final = Some(response.clone());
+        let kind = event.event.as_deref().or(chunk.kind.get()).unwrap_or("");
+        if let Some(response) = chunk.response.filter(|_| kind.ends_with("completed")) {
+            responses_final = serde_json::from_str(response.get()).ok();
             continue;
         }
-        for key in ["id", "created", "model", "system_fingerprint", "service_tier"] {
-            if let Some(value) = chunk.get(key).filter(|v| !v.is_null()) {
-                header.entry(key).or_insert_with(|| value.clone());
+        for (key, value) in chunk.header() {
+            if let Some(value) = value.filter(|_| !header.contains_key(key)) {
+                header.insert(key.into(), serde_json::from_str(value.get()).unwrap_or(Value::Null));
             }
         }
-        if let Some(usage) = chunk.get("usage").filter(|u| u.is_object()) {
-            reply.usage = Usage::from_json(usage);
-            usage_value = Some(usage.clone());
+        if let Some(usage) = chunk.usage.filter(|u| u.get().starts_with('{')) {
+            let usage: Value = serde_json::from_str(usage.get()).unwrap_or(Value::Null);
+            reply.usage = Usage::from_json(&usage);
+            usage_value = Some(usage);
         }
-        for choice in chunk.get("choices").and_then(Value::as_array).into_iter().flatten() {
-            let index = choice.get("index").and_then(Value::as_i64).unwrap_or(0);
-            let state = choices.entry(index).or_default();
-            if let Some(reason) = choice.get("finish_reason").and_then(Value::as_str) {
+        for choice in &chunk.choices.0 {
+            let state = choices.entry(choice.index.0.unwrap_or(0)).or_default();
+            if let Some(reason) = choice.finish_reason.get() {
                 state.finish_reason = Some(reason.to_string());
             }
-            if let Some(text) = choice.get("text").and_then(Value::as_str) {
+            if let Some(text) = choice.text.get() {
                 object_kind = "text_completion";
                 append(&mut state.text, Some(text));
             }
-            let Some(delta) = choice.get("delta") else {
+            let Some(delta) = &choice.delta.0 else {
                 continue;
             };
-            if let Some(role) = delta.get("role").and_then(Value::as_str) {
+            if let Some(role) = delta.role.get() {
                 state.role = Some(role.to_string());
             }
-            append(&mut state.content, delta.get("content").and_then(Value::as_str));
-            append(&mut state.refusal, delta.get("refusal").and_then(Value::as_str));
-            append(
-                &mut state.reasoning,
-                delta.get("reasoning_content").or_else(|| delta.get("reasoning")).and_then(Value::as_str),
-            );
-            for call in delta.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
-                let call_index = call.get("index").and_then(Value::as_i64).unwrap_or(0);
-                let call_state = state.tool_calls.entry(call_index).or_default();
-                if let Some(id) = call.get("id").and_then(Value::as_str) {
+            append(&mut state.content, delta.content.get());
+            append(&mut state.refusal, delta.refusal.get());
+            append(&mut state.reasoning, delta.reasoning_content.get().or(delta.reasoning.get()));
+            for call in &delta.tool_calls.0 {
+                let call_state = state.tool_calls.entry(call.index.0.unwrap_or(0)).or_default();
+                if let Some(id) = call.id.get() {
                     call_state.id = Some(id.to_string());
                 }
-                if let Some(kind) = call.get("type").and_then(Value::as_str) {
+                if let Some(kind) = call.kind.get() {
                     call_state.kind = Some(kind.to_string());
                 }
-                if let Some(function) = call.get("function") {
-                    call_state.name.push_str(function.get("name").and_then(Value::as_str).unwrap_or(""));
-                    call_state.arguments.push_str(function.get("arguments").and_then(Value::as_str).unwrap_or(""));
+                if let Some(function) = &call.function.0 {
+                    call_state.name.push_str(function.name.get().unwrap_or(""));
+                    call_state.arguments.push_str(function.arguments.get().unwrap_or(""));
                 }
             }
         }
@@ -292,10 +293,6 @@ fn from_stream(events: &[SseEvent]) -> AssembledReply {
     }
     reply.response_json = serde_json::to_vec(&Value::Object(object)).ok();
     reply
-}
-
-fn event_type<'a>(event: &'a SseEvent, chunk: &'a Value) -> &'a str {
-    event.event.as_deref().or_else(|| chunk.get("type").and_then(Value::as_str)).unwrap_or("")
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@
 //! Written here rather than taken from a crate because the relay needs the raw bytes of every event
 //! as well as its fields; the event-stream crates hand out parsed fields only.
 
+use std::borrow::Cow;
+
 use bytes::{Bytes, BytesMut};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,8 +67,11 @@ impl SseFramer {
                     None => events.push(SseEvent { raw, event, data: String::new() }),
                 }
             } else {
-                let line = String::from_utf8_lossy(&self.buffer[self.line_start..line_end]).into_owned();
-                self.take_field(&line);
+                // Borrowed unless the line is not UTF-8 (`from_utf8` checks far faster than the
+                // lossy conversion, which is only needed then).
+                let bytes = &self.buffer[self.line_start..line_end];
+                let line = std::str::from_utf8(bytes).map_or_else(|_| String::from_utf8_lossy(bytes), Cow::Borrowed);
+                take_field(&mut self.event, &mut self.data, &line);
                 self.line_start = next_line;
             }
         }
@@ -82,7 +87,7 @@ impl SseFramer {
     /// A `\r` at the very end of the buffer waits for the next byte, which may be the `\n` of a `\r\n`.
     fn find_line_end(&self) -> Option<(usize, usize)> {
         let rest = &self.buffer[self.line_start..];
-        let offset = rest.iter().position(|&b| b == b'\n' || b == b'\r')?;
+        let offset = memchr::memchr2(b'\n', b'\r', rest)?;
         let end = self.line_start + offset;
         if rest[offset] == b'\n' {
             return Some((end, end + 1));
@@ -93,26 +98,27 @@ impl SseFramer {
             Some(_) => Some((end, end + 1)),
         }
     }
+}
 
-    fn take_field(&mut self, line: &str) {
-        if line.starts_with(':') {
-            return;
-        }
-        let (name, value) = match line.split_once(':') {
-            Some((name, value)) => (name, value.strip_prefix(' ').unwrap_or(value)),
-            None => (line, ""),
-        };
-        match name {
-            "data" => match &mut self.data {
-                Some(data) => {
-                    data.push('\n');
-                    data.push_str(value);
-                }
-                None => self.data = Some(value.to_string()),
-            },
-            "event" => self.event = Some(value.to_string()),
-            _ => {}
-        }
+/// Adds one field line to the event being read.
+fn take_field(event: &mut Option<String>, data: &mut Option<String>, line: &str) {
+    if line.starts_with(':') {
+        return;
+    }
+    let (name, value) = match line.split_once(':') {
+        Some((name, value)) => (name, value.strip_prefix(' ').unwrap_or(value)),
+        None => (line, ""),
+    };
+    match name {
+        "data" => match data {
+            Some(data) => {
+                data.push('\n');
+                data.push_str(value);
+            }
+            None => *data = Some(value.to_string()),
+        },
+        "event" => *event = Some(value.to_string()),
+        _ => {}
     }
 }
 
