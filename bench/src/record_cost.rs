@@ -1,5 +1,6 @@
 //! What the log writer spends on a record before MySQL sees it: `StoredRequest::from_record` splits
-//! the conversation into nodes, hashes them and assembles the reply. No database, no I/O, so the
+//! the conversation into nodes, hashes them and assembles the reply; then the messages of the nodes
+//! not stored before are read. No database, no I/O, so the
 //! figure repeats — under `valgrind --tool=callgrind` as an instruction count that does not drift.
 //!
 //!   bench record-cost [--records N] [--case stream|agent]
@@ -18,24 +19,30 @@ const STREAM_WORDS: usize = 50;
 /// Messages in an agent's turn: a system prompt, then tool calls and their results.
 const HISTORY_MESSAGES: usize = 60;
 
-/// A case's name for `--case`, its description, and how to make one of its records.
-type Case = (&'static str, &'static str, fn() -> RequestRecord);
+/// A case's name for `--case`, its description, how to make one of its records, and how many of
+/// its messages are new (the writer reads the fields of those only; the rest it stored before).
+type Case = (&'static str, &'static str, fn() -> RequestRecord, usize);
 
 pub fn run(records: usize, only: Option<&str>) -> Result<(), String> {
     let cases: [Case; 2] = [
-        ("stream", "chat, streamed reply of 50 content events (usage chunk, [DONE])", streamed_chat),
-        ("agent", "agent turn, 60-message history (~60 KB body), whole reply", agent_turn),
+        ("stream", "chat, streamed reply of 50 content events (usage chunk, [DONE])", streamed_chat, 2),
+        ("agent", "agent turn, 60-message history (~60 KB body, 2 messages new), whole reply", agent_turn, 2),
     ];
     if let Some(only) = only.filter(|only| !cases.iter().any(|(case, ..)| case == only)) {
         return Err(format!("--case {only:?}: one of stream, agent"));
     }
     println!("CPU the log writer spends turning one record into rows (StoredRequest::from_record), {records} records:");
-    for (_, name, make) in cases.into_iter().filter(|(case, ..)| only.is_none_or(|only| only == *case)) {
+    for (_, name, make, new_messages) in cases.into_iter().filter(|(case, ..)| only.is_none_or(|only| only == *case)) {
         let batch: Vec<RequestRecord> = (0..records).map(|_| make()).collect();
         let began = Instant::now();
         let mut nodes = 0;
         for record in batch {
-            nodes += std::hint::black_box(StoredRequest::from_record(record)).conversation.nodes.len();
+            let row = StoredRequest::from_record(record);
+            let all = &row.conversation.nodes;
+            for node in &all[all.len().saturating_sub(new_messages)..] {
+                std::hint::black_box(node.fields());
+            }
+            nodes += all.len();
         }
         let per_record = began.elapsed().as_secs_f64() * 1e6 / records as f64;
         println!("- {name}: {per_record:.1} µs per record ({} nodes each)", nodes / records.max(1));

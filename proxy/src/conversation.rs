@@ -3,18 +3,21 @@
 //! stored once however many turns repeat it. Runs in the log writer, never on the request path.
 
 use std::borrow::Cow;
-use std::ops::Range;
+use std::fmt;
+use std::sync::OnceLock;
 
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::request_body::{field, top_level_fields};
 use crate::stored_request::clip;
+use crate::stream_chunk::Text;
 
 pub type NodeId = [u8; 32];
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct MessageNode {
     pub id: NodeId,
     pub parent_id: Option<NodeId>,
@@ -22,6 +25,16 @@ pub struct MessageNode {
     pub conversation_id: Option<NodeId>,
     pub position: u32,
     pub role: String,
+    /// The message exactly as the client sent it; the node's id is derived from these bytes.
+    raw: Vec<u8>,
+    /// Read from `raw` when first asked for: a turn repeats its whole history, and the log writer
+    /// stores only the nodes it has not stored before, so most nodes are never read further.
+    fields: OnceLock<NodeFields>,
+}
+
+/// What is stored of a message besides its place in the conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeFields {
     pub name: Option<String>,
     pub content_text: Option<String>,
     pub content_parts: Option<String>,
@@ -34,10 +47,22 @@ pub struct MessageNode {
 }
 
 impl MessageNode {
-    /// The message exactly as the client sent it; the node's id is derived from these bytes.
-    pub fn raw_json(&self) -> Cow<'_, [u8]> {
-        let offset = self.content_offset.map(|o| o as usize);
-        stored_conversation::message_json(&self.stored_json, offset, self.content_text.as_deref())
+    /// The message exactly as the client sent it.
+    pub fn raw_json(&self) -> &[u8] {
+        &self.raw
+    }
+
+    pub fn fields(&self) -> &NodeFields {
+        self.fields.get_or_init(|| node_fields(&self.raw))
+    }
+}
+
+/// Nodes are equal when they are the same message at the same place; whether their fields have
+/// been read yet does not matter.
+impl PartialEq for MessageNode {
+    fn eq(&self, other: &Self) -> bool {
+        (self.id, self.parent_id, self.conversation_id, self.position, &self.role, &self.raw)
+            == (other.id, other.parent_id, other.conversation_id, other.position, &other.role, &other.raw)
     }
 }
 
@@ -90,15 +115,26 @@ pub fn split(body: &[u8]) -> Conversation {
     let mut nodes: Vec<MessageNode> = Vec::with_capacity(raw_messages.len());
     for (position, raw) in raw_messages.iter().enumerate() {
         let parent_id = nodes.last().map(|n: &MessageNode| n.id);
-        let mut node = node(parent_id, position as u32, raw.get().as_bytes());
-        node.conversation_id = match nodes.last() {
+        let raw = raw.get().as_bytes();
+        let role = clip(first_role(raw).unwrap_or_else(|| "unknown".into()), 32);
+        let id = node_id(parent_id.as_ref(), raw);
+        let conversation_id = match nodes.last() {
             Some(MessageNode { conversation_id: Some(id), .. }) => Some(*id),
-            _ => (node.role == "user").then_some(node.id),
+            _ => (role == "user").then_some(id),
         };
-        nodes.push(node);
+        let position = position as u32;
+        nodes.push(MessageNode {
+            id,
+            parent_id,
+            conversation_id,
+            position,
+            role,
+            raw: raw.to_vec(),
+            fields: OnceLock::new(),
+        });
     }
     let last_user_message_preview =
-        nodes.iter().rev().find(|n| n.role == "user").and_then(|n| n.content_text.as_deref()).map(preview);
+        nodes.iter().rev().find(|n| n.role == "user").and_then(|n| n.fields().content_text.as_deref()).map(preview);
 
     // Cutting is exact only when the array is written compactly: `[` + elements joined by `,` + `]`.
     let span = &messages_field.span;
@@ -115,18 +151,25 @@ pub fn split(body: &[u8]) -> Conversation {
     Conversation { nodes, envelope, messages_offset, last_user_message_preview }
 }
 
-fn node(parent_id: Option<NodeId>, position: u32, raw: &[u8]) -> MessageNode {
-    let value: Value = serde_json::from_slice(raw).unwrap_or(Value::Null);
-    let text = |key: &str| value.get(key).and_then(Value::as_str).map(String::from);
-    let (content_text, content_parts) = match value.get("content") {
-        Some(Value::String(text)) => (Some(text.clone()), None),
-        Some(parts @ Value::Array(items)) => {
-            let texts: Vec<&str> = items.iter().filter_map(|p| p.get("text").and_then(Value::as_str)).collect();
+fn node_fields(raw: &[u8]) -> NodeFields {
+    // One pass over the message's top level; only the members read below are parsed further (a
+    // whole `Value` tree of each message cost as much again, for every message of every turn).
+    let fields = top_level_fields(raw).unwrap_or_default();
+    let member = |key: &str| field(&fields, key).map(|f| f.value.get());
+    let text = |key: &str| member(key).and_then(|json| serde_json::from_str::<String>(json).ok());
+    let content = field(&fields, "content").filter(|f| f.value.get().starts_with('"'));
+    let (content_text, content_parts) = match (content, member("content")) {
+        (Some(content), _) => (serde_json::from_str::<String>(content.value.get()).ok(), None),
+        (None, Some(json)) if json.starts_with('[') => {
+            let parts: Value = serde_json::from_str(json).unwrap_or(Value::Null);
+            let texts: Vec<&str> =
+                parts.as_array().into_iter().flatten().filter_map(|p| p.get("text").and_then(Value::as_str)).collect();
             ((!texts.is_empty()).then(|| texts.join("\n")), Some(parts.to_string()))
         }
         _ => (None, None),
     };
-    let cut = content_span(raw)
+    let cut = content
+        .map(|f| f.span.clone())
         .zip(content_text.as_deref())
         .and_then(|(span, text)| stored_conversation::cut_content(raw, span, text))
         .and_then(|(stored, at)| Some((stored, u32::try_from(at).ok()?)));
@@ -134,27 +177,47 @@ fn node(parent_id: Option<NodeId>, position: u32, raw: &[u8]) -> MessageNode {
         Some((stored, at)) => (stored, Some(at)),
         None => (raw.to_vec(), None),
     };
-    MessageNode {
-        id: node_id(parent_id.as_ref(), raw),
-        parent_id,
-        conversation_id: None,
-        position,
-        role: clip(text("role").unwrap_or_else(|| "unknown".into()), 32),
+    let tool_calls = member("tool_calls")
+        .and_then(|json| serde_json::from_str::<Value>(json).ok())
+        .filter(|calls| !calls.is_null())
+        .map(|calls| calls.to_string());
+    NodeFields {
         name: text("name").map(|n| clip(n, 255)),
         content_text,
         content_parts,
-        tool_calls: value.get("tool_calls").filter(|t| !t.is_null()).map(Value::to_string),
+        tool_calls,
         tool_call_id: text("tool_call_id").map(|t| clip(t, 255)),
         stored_json,
         content_offset,
     }
 }
 
-/// Where a string `content` sits in the message, quotes included.
-fn content_span(raw: &[u8]) -> Option<Range<usize>> {
-    let fields = top_level_fields(raw).ok()?;
-    let content = field(&fields, "content")?;
-    content.value.get().starts_with('"').then(|| content.span.clone())
+/// The message's `role`, read from its first members only: clients write `role` first, so the
+/// rest of the message — its content, often kilobytes — is not scanned for every message of every
+/// turn. The first `role` key counts; `None` when there is none or it is not a string.
+fn first_role(raw: &[u8]) -> Option<String> {
+    struct RoleVisitor<'r>(&'r mut Option<String>);
+    impl<'de> Visitor<'de> for RoleVisitor<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a message object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                if key == "role" {
+                    *self.0 = map.next_value::<Text>()?.0.map(Cow::into_owned);
+                    // Stopping here leaves the object unfinished, which the deserializer reports
+                    // as an error; the role is already read.
+                    return Ok(());
+                }
+                map.next_value::<IgnoredAny>()?;
+            }
+            Ok(())
+        }
+    }
+    let mut role = None;
+    let _ = serde_json::Deserializer::from_slice(raw).deserialize_map(RoleVisitor(&mut role));
+    role
 }
 
 /// The first 200 characters, on a character boundary, with whitespace runs folded.
@@ -195,11 +258,25 @@ mod tests {
     fn message_fields_are_read() {
         let nodes = split(TURN_2).nodes;
         assert_eq!(nodes[2].role, "assistant");
-        assert!(nodes[2].tool_calls.as_deref().unwrap().contains("\"c1\""));
-        assert_eq!(nodes[3].tool_call_id.as_deref(), Some("c1"));
-        assert_eq!(nodes[3].content_text.as_deref(), Some("42"));
-        assert!(nodes[3].content_parts.is_some());
+        assert!(nodes[2].fields().tool_calls.as_deref().unwrap().contains("\"c1\""));
+        assert_eq!(nodes[3].fields().tool_call_id.as_deref(), Some("c1"));
+        assert_eq!(nodes[3].fields().content_text.as_deref(), Some("42"));
+        assert!(nodes[3].fields().content_parts.is_some());
         assert_eq!(split(TURN_2).last_user_message_preview.as_deref(), Some("Hi"));
+    }
+
+    #[test]
+    fn members_of_another_kind_are_read_as_absent_and_the_last_of_a_repeated_key_wins() {
+        let body = br#"{"messages":["hello",{"role":"user","content":5,"name":7,"tool_calls":null},{"role":"user","content":"a","content":"b"}]}"#;
+        let conversation = split(body);
+        let [odd, numbers, repeated] = &conversation.nodes[..] else { panic!("three nodes") };
+        assert_eq!((odd.role.as_str(), &odd.fields().content_text), ("unknown", &None));
+        let read = numbers.fields();
+        assert_eq!((numbers.role.as_str(), &read.content_text, &read.content_parts), ("user", &None, &None));
+        assert_eq!((&read.name, &read.tool_calls), (&None, &None));
+        assert_eq!(repeated.fields().content_text.as_deref(), Some("b"));
+        let raws: Vec<_> = conversation.nodes.iter().map(MessageNode::raw_json).collect();
+        assert_eq!(stored_conversation::reassemble(&conversation.envelope, conversation.messages_offset, &raws), body);
     }
 
     #[test]

@@ -212,7 +212,7 @@ impl LogWriter {
             pool,
             config,
             shared: shared.clone(),
-            known_nodes: HashSet::new(),
+            known_nodes: Arc::default(),
             reader,
             backlog_end,
             was_down: false,
@@ -335,7 +335,9 @@ struct Store {
     pool: MySqlPool,
     config: LogWriterConfig,
     shared: Arc<Shared>,
-    known_nodes: HashSet<NodeId>,
+    /// Shared with the blocking threads that turn records into rows, so that they read only the
+    /// messages of nodes not stored yet (see `prepare`).
+    known_nodes: Arc<Mutex<HashSet<NodeId>>>,
     reader: SpoolReader,
     /// Where the records an earlier process left end (this process appends after it).
     backlog_end: Position,
@@ -444,8 +446,21 @@ impl Store {
         loop {
             match self.reader.read(from, end, self.config.batch_max_rows, self.config.batch_max_bytes).await {
                 Ok((records, next)) => {
+                    let known_nodes = self.known_nodes.clone();
                     let rows = tokio::task::spawn_blocking(move || {
-                        records.into_iter().map(StoredRequest::from_record).collect::<Vec<_>>()
+                        let rows: Vec<StoredRequest> = records.into_iter().map(StoredRequest::from_record).collect();
+                        // Read the messages of the nodes MySQL does not hold yet here, off the store
+                        // task. A node stored meanwhile was read for nothing; one forgotten meanwhile
+                        // is read when it is inserted.
+                        let nodes = rows.iter().flat_map(|row| &row.conversation.nodes);
+                        let unknown: Vec<&MessageNode> = {
+                            let known = known_nodes.lock().unwrap();
+                            nodes.filter(|node| !known.contains(&node.id)).collect()
+                        };
+                        for node in unknown {
+                            node.fields();
+                        }
+                        rows
                     });
                     return Some((rows, next));
                 }
@@ -555,11 +570,14 @@ impl Store {
 
     async fn insert(&mut self, batch: &[StoredRequest]) -> sqlx::Result<()> {
         let mut seen: HashSet<NodeId> = HashSet::new();
-        let new_nodes: Vec<&MessageNode> = batch
-            .iter()
-            .flat_map(|row| row.conversation.nodes.iter())
-            .filter(|node| !self.known_nodes.contains(&node.id) && seen.insert(node.id))
-            .collect();
+        let new_nodes: Vec<&MessageNode> = {
+            let known = self.known_nodes.lock().unwrap();
+            batch
+                .iter()
+                .flat_map(|row| row.conversation.nodes.iter())
+                .filter(|node| !known.contains(&node.id) && seen.insert(node.id))
+                .collect()
+        };
         let mut tx = self.pool.begin().await?;
         db::message_nodes::insert_message_nodes(&mut tx, &new_nodes).await?;
         let rollup = match db::requests::insert_request_batch(&mut tx, batch).await {
@@ -582,10 +600,11 @@ impl Store {
         };
         db::rollups::add_hourly_rollup(&mut tx, &rollup).await?;
         tx.commit().await?;
-        if self.known_nodes.len() + seen.len() > KNOWN_NODES_CAPACITY {
-            self.known_nodes.clear();
+        let mut known = self.known_nodes.lock().unwrap();
+        if known.len() + seen.len() > KNOWN_NODES_CAPACITY {
+            known.clear();
         }
-        self.known_nodes.extend(seen);
+        known.extend(seen);
         Ok(())
     }
 

@@ -133,12 +133,7 @@ impl StoredRequest {
         512 + self.request_envelope.len()
             + self.response_json.as_ref().map_or(0, Vec::len)
             + self.reply_text.as_ref().map_or(0, String::len)
-            + self
-                .conversation
-                .nodes
-                .iter()
-                .map(|n| n.stored_json.len() + n.content_text.as_ref().map_or(0, String::len))
-                .sum::<usize>()
+            + self.conversation.nodes.iter().map(|n| n.raw_json().len()).sum::<usize>()
     }
 }
 

@@ -30,7 +30,7 @@ pub fn estimate(conversation: &Conversation, request_body: &[u8], reply: &Assemb
             .iter()
             .map(|node| {
                 TOKENS_PER_MESSAGE
-                    + [&node.content_text, &node.tool_calls, &node.name]
+                    + [&node.fields().content_text, &node.fields().tool_calls, &node.fields().name]
                         .into_iter()
                         .flatten()
                         .map(|text| tokens_in(text))

@@ -16,18 +16,19 @@ pub async fn insert_message_nodes(tx: &mut Transaction<'_, MySql>, nodes: &[&Mes
              tool_calls, tool_call_id, raw_json, content_offset) ",
         );
         query.push_values(chunk, |mut row, node| {
+            let fields = node.fields();
             row.push_bind(&node.id[..])
                 .push_bind(node.parent_id.as_ref().map(|p| &p[..]))
                 .push_bind(node.conversation_id.as_ref().map(|c| &c[..]))
                 .push_bind(node.position)
                 .push_bind(&node.role)
-                .push_bind(&node.name)
-                .push_bind(&node.content_text)
-                .push_bind(&node.content_parts)
-                .push_bind(&node.tool_calls)
-                .push_bind(&node.tool_call_id)
-                .push_bind(&node.stored_json)
-                .push_bind(node.content_offset);
+                .push_bind(&fields.name)
+                .push_bind(&fields.content_text)
+                .push_bind(&fields.content_parts)
+                .push_bind(&fields.tool_calls)
+                .push_bind(&fields.tool_call_id)
+                .push_bind(&fields.stored_json)
+                .push_bind(fields.content_offset);
         });
         query.push(" ON DUPLICATE KEY UPDATE id = id");
         query.build().persistent(false).execute(&mut **tx).await?;
