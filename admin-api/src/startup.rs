@@ -86,17 +86,18 @@ impl Application {
     }
 }
 
-/// The schema is `migrations/`, applied by whichever service starts first (sqlx takes a lock, so
-/// both at once is safe): the admin API answers on a fresh database even before the proxy ran.
+/// The schema is `migrations/`, applied by whichever service starts first (under a lock, so both
+/// at once is safe; see `settings::apply_migrations`): the admin API answers on a fresh database
+/// even before the proxy ran.
 /// When MySQL is down this retries in the background instead of holding up the start.
 async fn apply_migrations(pool: MySqlPool) {
-    if let Err(error) = MIGRATOR.run(&pool).await {
+    if let Err(error) = settings::apply_migrations(&pool, &MIGRATOR).await {
         tracing::warn!(%error, "database migrations not applied yet; retrying in the background");
         tokio::spawn(async move {
             let mut backoff = Duration::from_secs(1);
             loop {
                 tokio::time::sleep(backoff).await;
-                match MIGRATOR.run(&pool).await {
+                match settings::apply_migrations(&pool, &MIGRATOR).await {
                     Ok(()) => return tracing::info!("database migrations applied"),
                     Err(_) => backoff = (backoff * 2).min(Duration::from_secs(30)),
                 }

@@ -492,7 +492,7 @@ impl Store {
         if self.shared.migrated.load(Ordering::Relaxed) {
             return true;
         }
-        match db::MIGRATOR.run(&self.pool).await {
+        match settings::apply_migrations(&self.pool, &db::MIGRATOR).await {
             Ok(()) => {
                 self.shared.migrated.store(true, Ordering::Relaxed);
                 tracing::info!("database migrations applied");

@@ -10,6 +10,7 @@ mod errors;
 mod forwarding;
 mod helpers;
 mod log_pipeline;
+mod migrations;
 mod mock_upstream;
 mod no_lost_records;
 mod openai_sdk;

@@ -1,0 +1,39 @@
+//! Applying `migrations/` when two services (two proxies, or a proxy and the admin API) may start
+//! against the same fresh database at once.
+//!
+//! sqlx's migrator guards itself with `GET_LOCK(name, -1)`. MySQL reads -1 as "wait forever";
+//! MariaDB answers NULL at once, without the lock, so two migrators could run the same migration
+//! together: one fails half-way, and since MySQL cannot roll back DDL, the migration stays marked
+//! as partially applied and no service can write any more. A lock of our own with a positive
+//! timeout works on both servers.
+
+use std::time::Duration;
+
+use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::{Connection, MySqlPool};
+
+/// Longest a service waits for another one's migrations before it reports an error (and retries).
+const LOCK_WAIT: Duration = Duration::from_secs(60);
+
+/// Runs `migrator` while holding a lock named after the database. The lock lives on a connection
+/// taken out of the pool and closed afterwards, so it is released even if this future is dropped.
+pub async fn apply_migrations(pool: &MySqlPool, migrator: &Migrator) -> Result<(), MigrateError> {
+    let mut lock = pool.acquire().await?.detach();
+    // Lock names are limited to 64 characters: the database name is hashed.
+    let acquired: Option<i64> =
+        sqlx::query_scalar("SELECT GET_LOCK(CONCAT('tokenslipper-migrate-', SHA1(DATABASE())), ?)")
+            .bind(LOCK_WAIT.as_secs())
+            .fetch_one(&mut lock)
+            .await?;
+    if acquired != Some(1) {
+        let _ = lock.close().await;
+        return Err(MigrateError::Execute(sqlx::Error::Protocol(format!(
+            "another service held the migration lock for more than {} s",
+            LOCK_WAIT.as_secs()
+        ))));
+    }
+    let result = migrator.run(pool).await;
+    // Closing the session releases the lock.
+    let _ = lock.close().await;
+    result
+}
