@@ -96,7 +96,7 @@ impl Workspace {
         let port = free_port();
         let mut command = Command::new(self.own_exe("bench")?);
         command.args(["reference-proxy", "--port", &port.to_string(), "--upstream", &format!("http://{upstream}")]);
-        self.threads(&mut command);
+        self.runtime_environment(&mut command);
         let child = self.spawn("reference-proxy", command)?;
         Contender::started(Kind::Reference, loopback(port), child, true).await
     }
@@ -122,7 +122,7 @@ impl Workspace {
             .env("LOG_LEVEL", "warn")
             .env("LOG_REQUESTS", if logged { "true" } else { "false" })
             .env_remove("RUST_LOG");
-        self.threads(&mut command);
+        self.runtime_environment(&mut command);
         let child = self.spawn(name, command)?;
         let kind = if logged { Kind::Logged } else { Kind::Unlogged };
         Contender::started(kind, loopback(port), child, true).await
@@ -172,7 +172,11 @@ impl Workspace {
         Ok(contender)
     }
 
-    fn threads(&self, command: &mut Command) {
+    /// The reference and TokenSlipper run alike: two malloc arenas, as TokenSlipper's Docker image
+    /// and `scripts/run-local.sh` set (glibc's default of one per thread adds 10–15 MB under load),
+    /// and the runtime's worker threads when `--proxy-threads` asks for a number.
+    fn runtime_environment(&self, command: &mut Command) {
+        command.env("MALLOC_ARENA_MAX", "2");
         if let Some(threads) = self.proxy_threads {
             command.env("TOKIO_WORKER_THREADS", threads.to_string());
         }
