@@ -450,12 +450,14 @@ impl Store {
                     let rows = tokio::task::spawn_blocking(move || {
                         let rows: Vec<StoredRequest> = records.into_iter().map(StoredRequest::from_record).collect();
                         // Read the messages of the nodes MySQL does not hold yet here, off the store
-                        // task. A node stored meanwhile was read for nothing; one forgotten meanwhile
-                        // is read when it is inserted.
+                        // task: the first copy of each, the one `insert` writes (turns of one chat in
+                        // a batch carry the same nodes). A node stored meanwhile was read for
+                        // nothing; one forgotten meanwhile is read when it is inserted.
                         let nodes = rows.iter().flat_map(|row| &row.conversation.nodes);
+                        let mut seen: HashSet<NodeId> = HashSet::new();
                         let unknown: Vec<&MessageNode> = {
                             let known = known_nodes.lock().unwrap();
-                            nodes.filter(|node| !known.contains(&node.id)).collect()
+                            nodes.filter(|node| !known.contains(&node.id) && seen.insert(node.id)).collect()
                         };
                         for node in unknown {
                             node.fields();

@@ -29,8 +29,9 @@ pub fn estimate(conversation: &Conversation, request_body: &[u8], reply: &Assemb
             .nodes
             .iter()
             .map(|node| {
+                let fields = node.fields();
                 TOKENS_PER_MESSAGE
-                    + [&node.fields().content_text, &node.fields().tool_calls, &node.fields().name]
+                    + [&fields.content_text, &fields.tool_calls, &fields.name]
                         .into_iter()
                         .flatten()
                         .map(|text| tokens_in(text))
