@@ -121,6 +121,8 @@ pub struct Texts {
     pub go: &'static str,
     pub jump_label: &'static str,
     pub total_count: fn(&str) -> String,
+    /// A text search that stopped at its newest matches: `n` is a lower bound.
+    pub total_count_at_least: fn(&str) -> String,
     pub no_matches: &'static str,
 
     pub detail_title: &'static str,
@@ -308,7 +310,7 @@ pub static EN: Texts = Texts {
     filter_from: "From",
     filter_to: "To",
     filter_search: "Search",
-    filter_search_hint: "words in the conversation or reply",
+    filter_search_hint: "words in the messages or reply",
     filter_any: "any",
     filter_streamed: "streamed",
     filter_not_streamed: "not streamed",
@@ -321,6 +323,7 @@ pub static EN: Texts = Texts {
     go: "Go",
     jump_label: "Go to page",
     total_count: |n| if n == "1" { "1 request".to_owned() } else { format!("{n} requests") },
+    total_count_at_least: |n| format!("The newest {n} matches; narrow the search or the dates to see older ones"),
     no_matches: "No requests match these filters.",
 
     detail_title: "Request",
@@ -521,6 +524,7 @@ pub static ZH: Texts = Texts {
     go: "跳转",
     jump_label: "跳转到页码",
     total_count: |n| format!("共 {n} 条请求"),
+    total_count_at_least: |n| format!("最新的 {n} 条匹配；缩小搜索词或日期范围可查看更早的"),
     no_matches: "没有符合条件的请求。",
 
     detail_title: "请求",

@@ -17,6 +17,8 @@ pub mod reply;
 pub mod request_body;
 pub mod rollup;
 pub mod routes;
+pub mod search_backfill;
+pub mod search_block;
 pub mod spool;
 pub mod sse;
 pub mod startup;

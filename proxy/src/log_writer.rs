@@ -21,6 +21,8 @@ use crate::db;
 use crate::metrics::Metrics;
 use crate::record::RequestRecord;
 use crate::rollup::HourlyRollup;
+use crate::search_backfill;
+use crate::search_block::{self, SearchBlock, FULL_BLOCK_REQUESTS};
 use crate::spool::{self, Position, SpoolAppender, SpoolReader};
 use crate::stored_request::StoredRequest;
 
@@ -218,6 +220,7 @@ impl LogWriter {
             was_down: false,
             prices: PriceBook::default(),
             prices_loaded: None,
+            recent_search_requests: None,
         };
         let store = tokio::spawn(store.run(flushed_to, flush_requests_rx));
         Ok(LogWriter { sender: LogSender { commands, shared }, journal, store })
@@ -346,6 +349,9 @@ struct Store {
     /// For the cost in `/metrics`; reloaded every [`PRICES_MAX_AGE`].
     prices: PriceBook,
     prices_loaded: Option<Instant>,
+    /// Requests in the text search's recent blocks (`None` until read from MySQL): at
+    /// `FULL_BLOCK_REQUESTS` they are merged into one block.
+    recent_search_requests: Option<usize>,
 }
 
 const PRICES_MAX_AGE: Duration = Duration::from_secs(60);
@@ -448,20 +454,29 @@ impl Store {
                 Ok((records, next)) => {
                     let known_nodes = self.known_nodes.clone();
                     let rows = tokio::task::spawn_blocking(move || {
-                        let rows: Vec<StoredRequest> = records.into_iter().map(StoredRequest::from_record).collect();
+                        let mut rows: Vec<StoredRequest> =
+                            records.into_iter().map(StoredRequest::from_record).collect();
                         // Read the messages of the nodes MySQL does not hold yet here, off the store
                         // task: the first copy of each, the one `insert` writes (turns of one chat in
-                        // a batch carry the same nodes). A node stored meanwhile was read for
-                        // nothing; one forgotten meanwhile is read when it is inserted.
-                        let nodes = rows.iter().flat_map(|row| &row.conversation.nodes);
-                        let mut seen: HashSet<NodeId> = HashSet::new();
-                        let unknown: Vec<&MessageNode> = {
+                        // a batch carry the same nodes); its row sent it, as far as the text search
+                        // goes. A node stored meanwhile was read for nothing; one forgotten meanwhile
+                        // is read when it is inserted.
+                        let new_nodes: Vec<(usize, usize)> = {
                             let known = known_nodes.lock().unwrap();
-                            nodes.filter(|node| !known.contains(&node.id) && seen.insert(node.id)).collect()
+                            let mut seen: HashSet<NodeId> = HashSet::new();
+                            rows.iter()
+                                .enumerate()
+                                .flat_map(|(r, row)| {
+                                    row.conversation.nodes.iter().enumerate().map(move |(n, node)| (r, n, node))
+                                })
+                                .filter(|(_, _, node)| !known.contains(&node.id) && seen.insert(node.id))
+                                .map(|(r, n, _)| (r, n))
+                                .collect()
                         };
-                        for node in unknown {
-                            node.fields();
+                        for &(r, n) in &new_nodes {
+                            rows[r].conversation.nodes[n].fields();
                         }
+                        search_block::credit_words(&mut rows, &new_nodes);
                         rows
                     });
                     return Some((rows, next));
@@ -498,6 +513,7 @@ impl Store {
             Ok(()) => {
                 self.shared.migrated.store(true, Ordering::Relaxed);
                 tracing::info!("database migrations applied");
+                tokio::spawn(search_backfill::run(self.pool.clone()));
                 true
             }
             Err(error) => {
@@ -580,10 +596,15 @@ impl Store {
                 .filter(|node| !known.contains(&node.id) && seen.insert(node.id))
                 .collect()
         };
+        // The messages a request may have sent first, for the text search: those MySQL holds
+        // already were sent by an earlier request (the writer forgot them, or another proxy wrote them).
+        let sent: Vec<NodeId> =
+            batch.iter().flat_map(|row| row.sent_message_words.iter().map(|(node, _)| *node)).collect();
         let mut tx = self.pool.begin().await?;
+        let stored_before = db::message_nodes::stored_ids(&mut tx, &sent).await?;
         db::message_nodes::insert_message_nodes(&mut tx, &new_nodes).await?;
-        let rollup = match db::requests::insert_request_batch(&mut tx, batch).await {
-            Ok(()) => HourlyRollup::of(batch),
+        let (rollup, search_block) = match db::requests::insert_request_batch(&mut tx, batch).await {
+            Ok(()) => (HourlyRollup::of(batch), SearchBlock::of(batch, &stored_before)),
             // Some rows are stored already: a replay of a batch whose commit was not acknowledged.
             // Insert the others one by one and count only those.
             Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
@@ -596,18 +617,54 @@ impl Store {
                         inserted.push(row);
                     }
                 }
-                HourlyRollup::of(inserted)
+                (HourlyRollup::of(inserted.iter().copied()), SearchBlock::of(inserted, &stored_before))
             }
             Err(error) => return Err(error),
         };
         db::rollups::add_hourly_rollup(&mut tx, &rollup).await?;
-        tx.commit().await?;
-        let mut known = self.known_nodes.lock().unwrap();
-        if known.len() + seen.len() > KNOWN_NODES_CAPACITY {
-            known.clear();
+        if let Some(block) = &search_block {
+            db::search_index::insert_search_block(&mut tx, block).await?;
         }
-        known.extend(seen);
+        tx.commit().await?;
+        {
+            let mut known = self.known_nodes.lock().unwrap();
+            if known.len() + seen.len() > KNOWN_NODES_CAPACITY {
+                known.clear();
+            }
+            known.extend(seen);
+        }
+        if let Some(block) = search_block.filter(|block| !block.is_full()) {
+            self.note_recent_search_block(block.request_ids.len()).await;
+        }
         Ok(())
+    }
+
+    /// Counts a block written to `search_recent`, and merges the recent blocks when they hold enough
+    /// requests. A failure here is logged and retried after the next batch: the rows are stored,
+    /// and a search reads recent blocks too.
+    async fn note_recent_search_block(&mut self, requests: usize) {
+        let recent = match self.recent_search_requests {
+            Some(recent) => recent + requests,
+            None => match db::search_index::recent_requests(&self.pool).await {
+                Ok(recent) => recent,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot count the text search's recent blocks");
+                    return;
+                }
+            },
+        };
+        self.recent_search_requests = Some(recent);
+        if recent < FULL_BLOCK_REQUESTS {
+            return;
+        }
+        match db::search_index::merge_recent_blocks(&self.pool).await {
+            Ok(merged) => {
+                tracing::debug!(merged, "text search: recent blocks merged");
+                // Another proxy may have merged them, or added its own: count again next time.
+                self.recent_search_requests = None;
+            }
+            Err(error) => tracing::warn!(%error, "cannot merge the text search's recent blocks; retrying later"),
+        }
     }
 
     fn note_database_error(&self, message: &str) {

@@ -47,6 +47,12 @@ pub struct StoredRequest {
     pub request_envelope: Vec<u8>,
     pub messages_offset: Option<u32>,
     pub response_json: Option<Vec<u8>>,
+    /// Hashes of the words the text search finds this request by, from its reply and attributes
+    /// (see `search_block`); filled in by the writer.
+    pub search_words: Vec<u64>,
+    /// The words of each message this request may have sent first (the writer did not know it as
+    /// stored); credited to it when MySQL did not hold the message before.
+    pub sent_message_words: Vec<(crate::conversation::NodeId, Vec<u64>)>,
     /// The conversation's nodes, written to `message_nodes` in the same transaction.
     pub conversation: Conversation,
 }
@@ -124,6 +130,8 @@ impl StoredRequest {
             request_envelope: std::mem::take(&mut conversation.envelope),
             messages_offset,
             response_json: reply.response_json,
+            search_words: Vec::new(),
+            sent_message_words: Vec::new(),
             conversation,
         }
     }

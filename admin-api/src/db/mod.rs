@@ -6,4 +6,5 @@ pub mod billing;
 pub mod budgets;
 pub mod prices;
 pub mod requests;
+pub mod search;
 pub mod top_costs;

@@ -7,6 +7,7 @@ use sqlx::{MySql, MySqlPool, QueryBuilder};
 use std::collections::BTreeMap;
 
 use crate::db::aggregates::{self, GroupBy, GroupKey, RollupFilter, Sums};
+use crate::db::search;
 use crate::time_window::Window;
 
 /// Filters of the request list. Everything but `search` is answered by the rollups for counting.
@@ -15,22 +16,8 @@ pub struct RequestFilter {
     pub rollup: RollupFilter,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
-    /// Words to find in the conversation's messages or the reply (full-text, whole words).
+    /// Words to find in the reply or the messages a request sent first (see `db::search`).
     pub search: Option<String>,
-}
-
-impl RequestFilter {
-    /// Whether anything besides the text search narrows the rows.
-    fn filters_rows(&self) -> bool {
-        let r = &self.rollup;
-        r.client_model.is_some()
-            || r.upstream_model.is_some()
-            || r.any_model.is_some()
-            || r.outcome.is_some()
-            || r.is_stream.is_some()
-            || self.from.is_some()
-            || self.to.is_some()
-    }
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -114,79 +101,49 @@ fn push_where(query: &mut QueryBuilder<'_, MySql>, filter: &RequestFilter) {
     }
 }
 
-/// `FROM requests r`, narrowed first to the text-search hits when there is a search: the hits come
-/// from the full-text indexes with their `started_at` (covered by indexes), and the rows are joined
-/// only when other filters need their columns.
-fn push_from(query: &mut QueryBuilder<'_, MySql>, filter: &RequestFilter) {
-    let Some(search) = &filter.search else {
-        query.push(" FROM requests r");
-        return;
-    };
-    query.push(" FROM (SELECT id, started_at FROM requests WHERE MATCH(reply_text) AGAINST (");
-    query.push_bind(full_text_terms(search)).push(" IN BOOLEAN MODE)");
-    // A request carries a message when it belongs to the message's conversation (same first user
-    // message) and has more messages than the message's position. Exact for chats that grow turn
-    // by turn; a chat edited after its first question may also bring in requests of a sibling
-    // branch. System prompts (before the first user message) are not searched.
-    query.push(
-        " UNION SELECT r2.id, r2.started_at FROM (SELECT conversation_id, MIN(position) AS position \
-         FROM message_nodes WHERE MATCH(content_text) AGAINST (",
-    );
-    query.push_bind(full_text_terms(search)).push(
-        " IN BOOLEAN MODE) AND conversation_id IS NOT NULL GROUP BY conversation_id) m \
-         JOIN requests r2 ON r2.conversation_id = m.conversation_id AND r2.message_count > m.position)",
-    );
-    if filter.filters_rows() {
-        query.push(" hits JOIN requests r ON r.id = hits.id");
-    } else {
-        // Nothing else to check: the hits are the rows, as far as ordering and paging go.
-        query.push(" r");
-    }
-}
-
-/// The search text as full-text terms that must all occur (`+word`), with the characters that
-/// boolean mode reads as operators taken out, so user input cannot change the query's meaning.
-fn full_text_terms(search: &str) -> String {
-    search
-        .split(|c: char| !c.is_alphanumeric() && c != '_')
-        .filter(|word| !word.is_empty())
-        .map(|word| format!("+{word}"))
-        .collect::<Vec<_>>()
-        .join(" ")
+/// One page of the request list.
+pub struct RequestsPage {
+    /// How many requests match in all; with a text search, at most `search::MAX_MATCHES`.
+    pub total: i64,
+    /// True when a text search stopped early: more requests may match than `total`.
+    pub total_is_lower_bound: bool,
+    pub rows: Vec<SummaryRow>,
 }
 
 /// One page of summaries, newest first, and how many requests match in all.
 ///
 /// A deep `OFFSET` makes MySQL step over every row before the page. Without a text search the
 /// hourly rollups say how many matching requests each hour holds: they give the total, and they
-/// locate the page's first row to its hour, so that only that hour's rows are stepped over.
+/// locate the page's first row to its hour, so that only that hour's rows are stepped over. A text
+/// search lists its matches (at most `search::MAX_MATCHES`) by id and pages through them.
 #[tracing::instrument(skip_all)]
 pub async fn fetch_requests_page(
     pool: &MySqlPool,
     filter: &RequestFilter,
     offset: u64,
     limit: u64,
-) -> sqlx::Result<(i64, Vec<SummaryRow>)> {
-    if filter.search.is_some() {
-        // Both read the same full-text hits; side by side on two connections they cost one.
-        let mut count = QueryBuilder::<MySql>::new("SELECT COUNT(*)");
-        push_from(&mut count, filter);
-        push_where(&mut count, filter);
-        let (total, ids) = tokio::try_join!(
-            count.build_query_scalar::<i64>().fetch_one(pool),
-            page_ids(pool, filter, None, offset, limit)
-        )?;
-        return Ok((total, fetch_summaries(pool, &ids).await?));
+) -> sqlx::Result<RequestsPage> {
+    if let Some(text) = &filter.search {
+        let hits = search::find(pool, &search::search_words(text), filter).await?;
+        let page: Vec<Vec<u8>> =
+            hits.ids.iter().skip(offset as usize).take(limit as usize).map(|id| id.to_vec()).collect();
+        return Ok(RequestsPage {
+            total: hits.ids.len() as i64,
+            total_is_lower_bound: !hits.complete,
+            rows: fetch_summaries(pool, &page).await?,
+        });
     }
     let window = Window { from: filter.from, to: filter.to.unwrap_or_else(far_future) };
     let hours = aggregates::sums(pool, &window.split(), GroupBy::Hour, &filter.rollup).await?;
     let total = hours.values().map(|s| s.requests).sum();
     let (before, offset) = locate_in_hours(&hours, offset);
-    if offset as i64 >= total {
-        return Ok((total, Vec::new()));
-    }
-    let ids = page_ids(pool, filter, before, offset, limit).await?;
-    Ok((total, fetch_summaries(pool, &ids).await?))
+    let rows = if offset as i64 >= total {
+        Vec::new()
+    } else {
+        let ids = page_ids(pool, filter, before, offset, limit).await?;
+        fetch_summaries(pool, &ids).await?
+    };
+    Ok(RequestsPage { total, total_is_lower_bound: false, rows })
 }
 
 /// Ids of one page, newest first, read from the narrow index; `before` bounds the scan from above.
@@ -197,8 +154,7 @@ async fn page_ids(
     offset: u64,
     limit: u64,
 ) -> sqlx::Result<Vec<Vec<u8>>> {
-    let mut ids = QueryBuilder::<MySql>::new("SELECT r.id");
-    push_from(&mut ids, filter);
+    let mut ids = QueryBuilder::<MySql>::new("SELECT r.id FROM requests r");
     push_where(&mut ids, filter);
     if let Some(before) = before {
         ids.push(" AND r.started_at < ").push_bind(before.naive_utc());
@@ -277,14 +233,4 @@ pub async fn fetch_conversation(pool: &MySqlPool, last_message_id: &[u8]) -> sql
     .bind(last_message_id)
     .fetch_all(pool)
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn search_text_becomes_required_terms_without_operators() {
-        assert_eq!(super::full_text_terms("zebrafish"), "+zebrafish");
-        assert_eq!(super::full_text_terms("  \"tank\" -leak* (ok)  "), "+tank +leak +ok");
-        assert_eq!(super::full_text_terms("--"), "");
-    }
 }

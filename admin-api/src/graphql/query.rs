@@ -126,14 +126,16 @@ impl Query {
         };
         let pool = pool(ctx);
         let offset = (page as u64 - 1) * page_size as u64;
-        let ((total_count, items), book) = tokio::try_join!(
+        let (found, book) = tokio::try_join!(
             async { requests::fetch_requests_page(pool, &db_filter, offset, page_size as u64).await.map_err(internal) },
             async { prices::book(pool).await.map_err(internal) },
         )?;
+        let total_count = found.total;
         let page_count = (total_count + i64::from(page_size) - 1) / i64::from(page_size);
         Ok(RequestPage {
-            items: items.into_iter().map(|row| RequestSummary::new(row, &book)).collect(),
+            items: found.rows.into_iter().map(|row| RequestSummary::new(row, &book)).collect(),
             total_count,
+            total_count_is_lower_bound: found.total_is_lower_bound,
             page,
             page_size,
             page_count,

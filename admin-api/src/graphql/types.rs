@@ -86,9 +86,11 @@ pub struct RequestFilter {
     pub outcome: Option<Outcome>,
     pub stream: Option<bool>,
     pub range: Option<TimeRange>,
-    /// Words that must all occur, as whole words, in the conversation's messages or the reply
-    /// (MySQL full-text search: words shorter than 3 characters and stop words are not indexed;
-    /// system prompts are not searched).
+    /// Words that must all occur, as whole words and in any case, in the request's reply or in the
+    /// messages it sent first: a message a chat's earlier turn already sent is found at that turn,
+    /// not at every later one. A word is a run of letters, digits and underscores of 2 to 64 bytes;
+    /// system prompts are not searched. Newest first; at most 10,000 matches are listed (see
+    /// `RequestPage.totalCountIsLowerBound`).
     pub search: Option<String>,
 }
 
@@ -289,7 +291,12 @@ pub fn format_id(bytes: &[u8]) -> String {
 #[derive(SimpleObject, Clone, Debug)]
 pub struct RequestPage {
     pub items: Vec<RequestSummary>,
+    /// Requests matching the filter. With a text search, at most 10,000 are counted and listed.
     pub total_count: i64,
+    /// True when a text search stopped before looking at every request holding its words (more
+    /// than 10,000 matches, or a word in more than 100,000 requests that the other words and
+    /// filters mostly reject): `totalCount` then counts the newest matches, and older ones may exist.
+    pub total_count_is_lower_bound: bool,
     /// 1-based.
     pub page: i32,
     pub page_size: i32,

@@ -109,13 +109,19 @@ pub async fn seed(pool: &MySqlPool, seeds: &[Seed]) {
 
 /// Writes records with the proxy's writer.
 pub async fn write_records(pool: &MySqlPool, records: Vec<RequestRecord>) {
+    write_records_in_batches(pool, records, 500).await;
+}
+
+/// Writes records with the proxy's writer, at most `batch_rows` in a transaction (and so in a
+/// block of the text search's index).
+pub async fn write_records_in_batches(pool: &MySqlPool, records: Vec<RequestRecord>, batch_rows: usize) {
     let spool_dir = std::env::temp_dir().join(format!("tokenslipper-seed-spool-{}", uuid::Uuid::now_v7()));
     let writer = LogWriter::start(
         pool.clone(),
         LogWriterConfig {
             spool_dir: spool_dir.clone(),
             queue_capacity: 100_000,
-            batch_max_rows: 500,
+            batch_max_rows: batch_rows,
             batch_max_bytes: 4 << 20,
             flush_interval: Duration::from_millis(50),
             enabled: true,

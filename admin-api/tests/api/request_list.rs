@@ -122,6 +122,25 @@ async fn each_filter_selects_what_sql_selects_and_counts_it(pool: MySqlPool) {
             "last_user_message_preview LIKE '%kubernetes%' AND client_model = 'gpt-4o'",
         ),
         (json!({"search": "Kubernetes? (-question)"}), "last_user_message_preview LIKE '%kubernetes%'"),
+        // With a text search, the other filters are read from the word index.
+        (
+            json!({"search": "rust", "model": "claude-3-5-haiku-20241022"}),
+            "last_user_message_preview LIKE '%rust%' AND upstream_model = 'claude-3-5-haiku-20241022'",
+        ),
+        (
+            json!({"search": "kubernetes", "upstreamModel": "claude-3-5-sonnet-20241022", "stream": true}),
+            "last_user_message_preview LIKE '%kubernetes%' AND upstream_model = 'claude-3-5-sonnet-20241022' AND is_stream",
+        ),
+        (json!({"search": "rust", "outcome": "ERROR"}), "last_user_message_preview LIKE '%rust%' AND outcome = 'error'"),
+        (json!({"search": "rust", "stream": false}), "last_user_message_preview LIKE '%rust%' AND NOT is_stream"),
+        (
+            json!({"search": "kubernetes", "clientModel": "GPT-4O"}),
+            "last_user_message_preview LIKE '%kubernetes%' AND client_model = 'gpt-4o'",
+        ),
+        (
+            json!({"search": "question", "range": {"from": "2026-05-01T10:45:00Z", "to": "2026-05-01T11:02:00Z"}}),
+            "started_at >= '2026-05-01 10:45:00' AND started_at < '2026-05-01 11:02:00'",
+        ),
         (
             json!({"stream": true, "clientModel": "gpt-4o", "range": {"from": "2026-05-01T10:40:00Z"}}),
             "is_stream AND client_model = 'gpt-4o' AND started_at >= '2026-05-01 10:40:00'",
@@ -137,7 +156,7 @@ async fn each_filter_selects_what_sql_selects_and_counts_it(pool: MySqlPool) {
 }
 
 #[sqlx::test(migrations = false)]
-async fn search_finds_every_later_turn_of_a_chat_that_carries_the_words(pool: MySqlPool) {
+async fn search_finds_the_turn_that_sent_the_words_not_the_later_turns_that_repeat_them(pool: MySqlPool) {
     let system = json!({"role": "system", "content": "You are terse."});
     let turn = |i: i64, messages: Value| {
         let mut record = Seed::new(at("2026-05-02T09:00:00Z") + TimeDelta::minutes(i), "gpt-4o").record();
@@ -158,14 +177,81 @@ async fn search_finds_every_later_turn_of_a_chat_that_carries_the_words(pool: My
             json!([system, other, {"role": "assistant", "content": "sharks swim"}, {"role": "user", "content": "more"}]),
         ),
     ];
-    let ids: Vec<String> = records.iter().map(|r| r.id.to_string()).collect();
+    let turns: Vec<String> = records.iter().map(|r| r.id.to_string()).collect();
     crate::helpers::write_records(&pool, records).await;
     let admin = spawn_admin(pool).await;
+    let search = |text: &'static str| {
+        let admin = &admin;
+        async move {
+            let page = admin.data(PAGE, json!({"page": 1, "pageSize": 10, "filter": {"search": text}})).await;
+            assert_eq!(page["requests"]["totalCount"], ids(&page).len(), "{text}");
+            ids(&page)
+        }
+    };
 
-    let found = admin.data(PAGE, json!({"page": 1, "pageSize": 10, "filter": {"search": "zebrafish"}})).await;
-    assert_eq!(crate::request_list::ids(&found), [ids[2].clone(), ids[0].clone()]);
-    let in_reply = admin.data(PAGE, json!({"page": 1, "pageSize": 10, "filter": {"search": "kenobi"}})).await;
-    assert_eq!(in_reply["requests"]["totalCount"], 4, "every seeded reply says it");
+    assert_eq!(search("zebrafish").await, [turns[0].clone()], "turn 2 repeats it as history");
+    assert_eq!(search("SEAL").await, [turns[2].clone()], "turn 2 sent it first");
+    assert_eq!(search("sharks").await, [turns[3].clone(), turns[1].clone()], "a later turn's own message");
+    assert_eq!(search("kenobi").await.len(), 4, "every seeded reply says it");
+    assert_eq!(search("zebrafish kenobi").await, [turns[0].clone()], "one word in a message, one in the reply");
+    assert_eq!(search("zebrafish sharks").await, Vec::<String>::new(), "every word must occur");
+    assert_eq!(search("terse").await, Vec::<String>::new(), "system prompts are not searched");
+    assert_eq!(search("a ?").await, Vec::<String>::new(), "no word to look for");
+}
+
+const COUNTED_PAGE: &str = "query($page: Int!, $filter: RequestFilter) { requests(page: $page, pageSize: 200, \
+    filter: $filter) { totalCount totalCountIsLowerBound pageCount items { id } } }";
+
+#[sqlx::test(migrations = false)]
+async fn a_search_lists_at_most_the_newest_ten_thousand_matches_and_says_more_exist(pool: MySqlPool) {
+    // 20,050 requests a second apart; all questions hold "answer", every 1,000th reply "needle",
+    // every seventh is an error (no reply).
+    let seeds: Vec<Seed> = (0..20_050)
+        .map(|i| {
+            let mut s = Seed::new(at("2026-05-05T00:00:00Z") + TimeDelta::seconds(i), "gpt-4o");
+            s.user_text = format!("question {i} wants an answer");
+            s.reply_text = if i % 1000 == 0 { format!("reply {i} needle") } else { format!("reply {i}") };
+            if i % 7 == 0 {
+                (s.status, s.outcome) = (500, Outcome::Error);
+            }
+            s
+        })
+        .collect();
+    // Batches of 20, merged into blocks of about 1,000 with some left in recent blocks: the search
+    // reads both, the full blocks in several rounds, and stops between them.
+    crate::helpers::write_records_in_batches(&pool, seeds.iter().map(Seed::record).collect(), 20).await;
+    let admin = spawn_admin(pool.clone()).await;
+
+    let newest = sql_ids(&pool, "1 = 1").await;
+    let first = admin.data(COUNTED_PAGE, json!({"page": 1, "filter": {"search": "answer"}})).await;
+    assert_eq!(first["requests"]["totalCount"], 10_000);
+    assert_eq!(first["requests"]["totalCountIsLowerBound"], true);
+    assert_eq!(first["requests"]["pageCount"], 50);
+    assert_eq!(ids(&first), newest[..200]);
+    let last = admin.data(COUNTED_PAGE, json!({"page": 50, "filter": {"search": "answer"}})).await;
+    assert_eq!(ids(&last), newest[9_800..10_000]);
+    let beyond = admin.data(COUNTED_PAGE, json!({"page": 51, "filter": {"search": "answer"}})).await;
+    assert_eq!(ids(&beyond), Vec::<String>::new());
+
+    for (filter, condition) in [
+        (json!({"search": "needle"}), "reply_text LIKE '%needle%'"),
+        (json!({"search": "answer needle"}), "reply_text LIKE '%needle%'"),
+        (json!({"search": "answer", "outcome": "ERROR"}), "outcome = 'error'"),
+        (
+            json!({"search": "answer", "range": {"from": "2026-05-05T01:00:00Z", "to": "2026-05-05T01:30:00Z"}}),
+            "started_at >= '2026-05-05 01:00:00' AND started_at < '2026-05-05 01:30:00'",
+        ),
+    ] {
+        let expected = sql_ids(&pool, condition).await;
+        let mut walked = Vec::new();
+        for page in 1..=expected.len().div_ceil(200) {
+            let found = admin.data(COUNTED_PAGE, json!({"page": page, "filter": filter})).await;
+            assert_eq!(found["requests"]["totalCount"], expected.len(), "{filter}");
+            assert_eq!(found["requests"]["totalCountIsLowerBound"], false, "{filter}");
+            walked.extend(ids(&found));
+        }
+        assert_eq!(walked, expected, "{filter}");
+    }
 }
 
 #[sqlx::test(migrations = false)]

@@ -173,7 +173,8 @@ fn ResultPage(page: request_list::RequestListRequests, query: ListQuery) -> impl
     let texts = use_texts();
     let rows: Vec<RequestRow> = page.items.into_iter().map(RequestRow::from).collect();
     let total = grouped(page.total_count);
-    let summary = move || (texts().total_count)(&total);
+    let at_least = page.total_count_is_lower_bound;
+    let summary = move || if at_least { (texts().total_count_at_least)(&total) } else { (texts().total_count)(&total) };
     let table = if rows.is_empty() {
         let message = if query.has_filters() { texts().no_matches } else { texts().no_requests };
         view! { <Empty message=Signal::derive(move || message.to_owned()) /> }.into_any()

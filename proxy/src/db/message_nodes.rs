@@ -3,7 +3,9 @@
 
 use sqlx::{MySql, QueryBuilder, Transaction};
 
-use crate::conversation::MessageNode;
+use std::collections::HashSet;
+
+use crate::conversation::{MessageNode, NodeId};
 
 // MySQL allows 65,535 placeholders per statement; twelve columns a row.
 const ROWS_PER_STATEMENT: usize = 5_000;
@@ -34,4 +36,20 @@ pub async fn insert_message_nodes(tx: &mut Transaction<'_, MySql>, nodes: &[&Mes
         query.build().persistent(false).execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// Which of these nodes MySQL holds already.
+pub async fn stored_ids(tx: &mut Transaction<'_, MySql>, ids: &[NodeId]) -> sqlx::Result<HashSet<NodeId>> {
+    let mut stored = HashSet::new();
+    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+        let mut query = QueryBuilder::<MySql>::new("SELECT id FROM message_nodes WHERE id IN (");
+        let mut list = query.separated(", ");
+        for id in chunk {
+            list.push_bind(&id[..]);
+        }
+        query.push(")");
+        let rows: Vec<Vec<u8>> = query.build_query_scalar().persistent(false).fetch_all(&mut **tx).await?;
+        stored.extend(rows.into_iter().filter_map(|id| NodeId::try_from(id.as_slice()).ok()));
+    }
+    Ok(stored)
 }

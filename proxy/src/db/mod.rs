@@ -11,6 +11,7 @@ pub mod message_nodes;
 pub mod prices;
 pub mod requests;
 pub mod rollups;
+pub mod search_index;
 
 use std::time::Duration;
 

@@ -286,6 +286,8 @@ pub async fn count(pool: &MySqlPool, table: &str) -> i64 {
     let sql = match table {
         "requests" => "SELECT COUNT(*) FROM requests",
         "message_nodes" => "SELECT COUNT(*) FROM message_nodes",
+        "search_recent" => "SELECT COUNT(*) FROM search_recent",
+        "search_postings" => "SELECT COUNT(*) FROM search_postings",
         other => panic!("unknown table {other}"),
     };
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()

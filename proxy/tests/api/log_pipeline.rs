@@ -162,6 +162,9 @@ async fn hourly_rollups_count_exactly_the_stored_rows_even_when_a_record_is_repl
     record.client_model = Some("replayed".into());
     record.request_body = bytes::Bytes::from_static(br#"{"model":"replayed","messages":[]}"#);
     record.http_status = 200;
+    record.response = proxy::record::ResponseCapture::Body(bytes::Bytes::from_static(
+        br#"{"choices":[{"index":0,"message":{"role":"assistant","content":"replayed once"}}]}"#,
+    ));
     app.log.submit(record.clone());
     app.flush().await;
     let other = proxy::record::RequestRecord::new("POST", "/v1/chat/completions");
@@ -171,4 +174,8 @@ async fn hourly_rollups_count_exactly_the_stored_rows_even_when_a_record_is_repl
 
     assert_eq!(count(&pool, "requests").await, 6);
     rollups_match_rows(&pool).await;
+    assert!(
+        crate::word_index::search_blocks_hold_each_stored_request_once(&pool).await >= 2,
+        "the answered requests are indexed"
+    );
 }

@@ -19,3 +19,4 @@ mod soak;
 mod stack;
 mod startup;
 mod streaming;
+mod word_index;

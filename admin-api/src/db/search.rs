@@ -1,0 +1,292 @@
+//! Text search over the word index the proxy writes (crate `search-index`): the requests whose
+//! reply or first-sent messages hold every word, newest first.
+//!
+//! Recent blocks (small batches not merged yet, a few thousand requests at most) are read whole.
+//! Then, over full blocks, the word that occurs in the fewest leads: its posting rows are read newest block first,
+//! the other words are looked up in the same blocks (a request is in one block, so a word holds it
+//! when that block's row for the word lists its position). The list's other filters are words too:
+//! the writer indexes each request's models, outcome and stream flag (`attribute_hash`), and a time
+//! range is read off the ids (UUIDv7, made as the request started), MySQL deciding only for the
+//! ids within a second of either end. The walk stops at [`MAX_MATCHES`] matches or after [`MAX_EXAMINED`]
+//! requests holding the leading word, so a search costs about the same for a word every request
+//! holds as for a rare one; the total is then a lower bound, and says so.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use search_index::{attribute_hash, decode_block_postings, decode_positions, word_hashes};
+use sqlx::{MySql, MySqlPool, QueryBuilder};
+
+use crate::db::requests::RequestFilter;
+
+/// Matches counted and listed at most: 50 pages of 200.
+pub const MAX_MATCHES: usize = 10_000;
+/// Requests holding the leading word looked at, at most, when the other words or filters reject most.
+pub const MAX_EXAMINED: usize = 100_000;
+/// Full blocks read in the first round trip (a full block holds 500 requests or more); each
+/// round reads twice as many as the one before, up to [`MAX_BLOCKS_PER_READ`].
+const FIRST_READ_BLOCKS: u64 = 2;
+const MAX_BLOCKS_PER_READ: u64 = 256;
+/// How much older than its block's newest request a request of the block can be, for skipping
+/// blocks a range's end rules out: a batch holds what finished within a few seconds, and a request
+/// runs at most for the upstream's idle timeout per byte. A batch that mixes requests spooled
+/// during a long MySQL outage with new ones can break this; a search with an end may then miss them.
+const BLOCK_SPAN: TimeDelta = TimeDelta::hours(1);
+/// Request ids are made a few microseconds before `started_at`: bounds on ids allow this much.
+const ID_CLOCK_SLACK: TimeDelta = TimeDelta::seconds(1);
+
+/// Ids of the matching requests, newest first.
+pub struct SearchHits {
+    pub ids: Vec<[u8; 16]>,
+    /// False when the walk stopped before the leading word's oldest block: older matches may exist.
+    pub complete: bool,
+}
+
+/// The word hashes a search text asks for; empty when it has no indexable word.
+pub fn search_words(text: &str) -> Vec<u64> {
+    let mut words = HashSet::new();
+    word_hashes(text, &mut words);
+    let mut words: Vec<u64> = words.into_iter().collect();
+    words.sort_unstable();
+    words
+}
+
+#[tracing::instrument(skip_all, fields(words = words.len()))]
+pub async fn find(pool: &MySqlPool, words: &[u64], filter: &RequestFilter) -> sqlx::Result<SearchHits> {
+    if words.is_empty() {
+        return Ok(SearchHits { ids: Vec::new(), complete: true });
+    }
+    let words: Vec<u64> = words.iter().copied().chain(attribute_words(filter)).collect();
+    let words = words.as_slice();
+    let lowest_id = filter.from.map(|from| id_floor(from - ID_CLOCK_SLACK));
+    let highest_id = filter.to.map(|to| id_floor(to + ID_CLOCK_SLACK));
+    let in_range =
+        |id: &[u8; 16]| !(lowest_id.is_some_and(|low| *id < low) || highest_id.is_some_and(|high| *id > high));
+    // Recent blocks first: a merge that commits meanwhile can then only make a request appear in
+    // both reads (dropped below), never in neither.
+    let recent: Vec<[u8; 16]> = recent_matches(pool, words).await?.into_iter().filter(in_range).collect();
+    let mut matches = within_range(pool, filter, recent).await?;
+
+    let mut spread = Vec::with_capacity(words.len());
+    for &word in words {
+        // Capped: enough to tell a rare word from a common one without counting a common one's rows.
+        let blocks: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM search_postings WHERE word_hash = ? LIMIT 1000) capped",
+        )
+        .bind(word)
+        .fetch_one(pool)
+        .await?;
+        spread.push((blocks, word));
+    }
+    spread.sort_unstable();
+    let (blocks, leader) = spread[0];
+    let others: Vec<u64> = spread[1..].iter().map(|&(_, word)| word).collect();
+    let mut before = filter.to.map(|to| id_floor(to + BLOCK_SPAN));
+    let mut examined = 0usize;
+    let mut read_size = FIRST_READ_BLOCKS;
+    if blocks == 0 {
+        // A word no full block holds: only recent blocks can match.
+        return Ok(all_found(matches));
+    }
+    loop {
+        let rows = leader_blocks(pool, leader, before, read_size).await?;
+        let exhausted = (rows.len() as u64) < read_size;
+        read_size = (read_size * 2).min(MAX_BLOCKS_PER_READ);
+        let Some(last) = rows.last().map(|row| row.0.clone()) else { break };
+        let other_rows = other_words_in(pool, &others, &rows).await?;
+        let mut candidates: Vec<[u8; 16]> = Vec::new();
+        for (block_id, positions, request_ids) in &rows {
+            let Some(mut positions) = decode_positions(positions) else { continue };
+            examined += positions.len();
+            for word in &others {
+                let held = other_rows.get(&(*word, block_id.clone())).map_or(&[][..], Vec::as_slice);
+                positions.retain(|p| held.binary_search(p).is_ok());
+            }
+            candidates.extend(ids_at(request_ids, &positions).filter(in_range));
+        }
+        matches.extend(within_range(pool, filter, candidates).await?);
+        if matches.len() >= MAX_MATCHES || examined >= MAX_EXAMINED {
+            // Every request of an unread block is older than that block's id, the newest of them:
+            // the matches newer than the next block are all there are; older ones may lack some.
+            let next: Option<Vec<u8>> =
+                sqlx::query_scalar("SELECT MAX(block_id) FROM search_postings WHERE word_hash = ? AND block_id < ?")
+                    .bind(leader)
+                    .bind(&last)
+                    .fetch_one(pool)
+                    .await?;
+            matches.sort_unstable_by(|a, b| b.cmp(a));
+            matches.dedup();
+            if let Some(next) = next {
+                matches.retain(|id| id[..] > next[..]);
+            }
+            matches.truncate(MAX_MATCHES);
+            return Ok(SearchHits { ids: matches, complete: false });
+        }
+        // Blocks below the range's start hold only earlier requests.
+        let below_range = lowest_id.is_some_and(|low| last[..] < low[..]);
+        if exhausted || below_range {
+            break;
+        }
+        before = Some(last.try_into().expect("16-byte block id"));
+    }
+    Ok(all_found(matches))
+}
+
+/// The hits once every block that could hold a match was read: complete up to [`MAX_MATCHES`].
+fn all_found(mut matches: Vec<[u8; 16]>) -> SearchHits {
+    matches.sort_unstable_by(|a, b| b.cmp(a));
+    matches.dedup();
+    let complete = matches.len() <= MAX_MATCHES;
+    matches.truncate(MAX_MATCHES);
+    SearchHits { ids: matches, complete }
+}
+
+type BlockRow = (Vec<u8>, Vec<u8>, Vec<u8>);
+
+/// The ids at these positions of a block's id list.
+fn ids_at<'a>(request_ids: &'a [u8], positions: &'a [u32]) -> impl Iterator<Item = [u8; 16]> + 'a {
+    positions.iter().filter_map(|&p| request_ids.get(p as usize * 16..p as usize * 16 + 16)?.try_into().ok())
+}
+
+/// The requests of the recent blocks that hold every word.
+async fn recent_matches(pool: &MySqlPool, words: &[u64]) -> sqlx::Result<Vec<[u8; 16]>> {
+    let rows: Vec<(Vec<u8>, Vec<u8>)> =
+        sqlx::query_as("SELECT request_ids, postings FROM search_recent").fetch_all(pool).await?;
+    let mut found = Vec::new();
+    for (request_ids, postings) in &rows {
+        let Some(postings) = decode_block_postings(postings) else { continue };
+        let postings: HashMap<u64, Vec<u32>> = postings.into_iter().collect();
+        let Some(mut positions) = postings.get(&words[0]).cloned() else { continue };
+        for word in &words[1..] {
+            let held = postings.get(word).map_or(&[][..], Vec::as_slice);
+            positions.retain(|p| held.binary_search(p).is_ok());
+        }
+        found.extend(ids_at(request_ids, &positions));
+    }
+    Ok(found)
+}
+
+/// The leading word's next blocks, newest first: (block id, its positions, the block's request ids).
+async fn leader_blocks(
+    pool: &MySqlPool,
+    word: u64,
+    before: Option<[u8; 16]>,
+    count: u64,
+) -> sqlx::Result<Vec<BlockRow>> {
+    let mut query = QueryBuilder::<MySql>::new(
+        "SELECT p.block_id, p.positions, b.request_ids FROM search_postings p \
+         JOIN search_blocks b ON b.block_id = p.block_id WHERE p.word_hash = ",
+    );
+    query.push_bind(word);
+    if let Some(before) = before {
+        query.push(" AND p.block_id < ").push_bind(before.to_vec());
+    }
+    query.push(" ORDER BY p.block_id DESC LIMIT ").push_bind(count);
+    query.build_query_as().fetch_all(pool).await
+}
+
+/// The other words' positions in these blocks, by (word, block).
+async fn other_words_in(
+    pool: &MySqlPool,
+    others: &[u64],
+    blocks: &[BlockRow],
+) -> sqlx::Result<HashMap<(u64, Vec<u8>), Vec<u32>>> {
+    if others.is_empty() || blocks.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut query =
+        QueryBuilder::<MySql>::new("SELECT word_hash, block_id, positions FROM search_postings WHERE word_hash IN (");
+    let mut list = query.separated(", ");
+    for word in others {
+        list.push_bind(*word);
+    }
+    query.push(") AND block_id IN (");
+    let mut list = query.separated(", ");
+    for (block_id, _, _) in blocks {
+        list.push_bind(block_id.clone());
+    }
+    query.push(")");
+    let rows: Vec<(u64, Vec<u8>, Vec<u8>)> = query.build_query_as().fetch_all(pool).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(word, block, positions)| Some(((word, block), decode_positions(&positions)?)))
+        .collect())
+}
+
+/// The filters other than the text, as the index words the writer adds for them.
+fn attribute_words(filter: &RequestFilter) -> Vec<u64> {
+    let r = &filter.rollup;
+    [
+        ("client_model", r.client_model.as_deref()),
+        ("upstream_model", r.upstream_model.as_deref()),
+        ("model", r.any_model.as_deref()),
+        ("outcome", r.outcome),
+        ("stream", r.is_stream.map(|stream| if stream { "true" } else { "false" })),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| Some(attribute_hash(name, value?)))
+    .collect()
+}
+
+/// The candidates inside the filter's time range. The ids (already cut to the range with a
+/// second's slack) decide, except for those within a second of either end: MySQL reads their
+/// `started_at`.
+async fn within_range(
+    pool: &MySqlPool,
+    filter: &RequestFilter,
+    candidates: Vec<[u8; 16]>,
+) -> sqlx::Result<Vec<[u8; 16]>> {
+    let near = |at: Option<DateTime<Utc>>, id: &[u8; 16]| {
+        at.is_some_and(|at| (id_floor(at - ID_CLOCK_SLACK)..id_floor(at + ID_CLOCK_SLACK)).contains(id))
+    };
+    let (edge, mut kept): (Vec<[u8; 16]>, Vec<[u8; 16]>) =
+        candidates.into_iter().partition(|id| near(filter.from, id) || near(filter.to, id));
+    for chunk in edge.chunks(1_000) {
+        let mut query = QueryBuilder::<MySql>::new("SELECT r.id FROM requests r WHERE r.id IN (");
+        let mut list = query.separated(", ");
+        for id in chunk {
+            list.push_bind(id.to_vec());
+        }
+        query.push(")");
+        if let Some(from) = filter.from {
+            query.push(" AND r.started_at >= ").push_bind(from.naive_utc());
+        }
+        if let Some(to) = filter.to {
+            query.push(" AND r.started_at < ").push_bind(to.naive_utc());
+        }
+        let ids: Vec<Vec<u8>> = query.build_query_scalar().fetch_all(pool).await?;
+        kept.extend(ids.into_iter().filter_map(|id| <[u8; 16]>::try_from(id).ok()));
+    }
+    Ok(kept)
+}
+
+/// The lowest UUIDv7 of the millisecond `at` falls in: ids sort by their leading 48-bit timestamp.
+fn id_floor(at: DateTime<Utc>) -> [u8; 16] {
+    let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+    let mut id = [0u8; 16];
+    id[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
+    id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_floor_is_below_every_id_of_its_millisecond_and_above_the_one_before() {
+        let at = DateTime::parse_from_rfc3339("2026-11-27T06:30:00.123Z").unwrap().with_timezone(&Utc);
+        let ts = uuid::Timestamp::from_unix(uuid::NoContext, at.timestamp() as u64, at.timestamp_subsec_nanos());
+        let id = *uuid::Uuid::new_v7(ts).as_bytes();
+        assert!(id_floor(at) <= id);
+        assert!(id_floor(at + TimeDelta::milliseconds(1)) > id);
+    }
+
+    #[test]
+    fn a_search_text_asks_for_its_distinct_words() {
+        assert_eq!(search_words("Timeout timeout, TIMEOUT!").len(), 1);
+        assert_eq!(search_words("parse_config user-id").len(), 3);
+        assert!(search_words("a + b").is_empty());
+        // What MySQL's boolean mode read as operators is just punctuation here.
+        assert_eq!(search_words("  \"tank\" -leak* (ok)  "), search_words("tank leak ok"));
+    }
+}

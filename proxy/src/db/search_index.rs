@@ -1,0 +1,82 @@
+//! Writes the text search's word index (crate `search-index`): a batch's block in the batch's
+//! transaction, so the index covers exactly the rows MySQL holds, and the merge of recent blocks.
+
+use search_index::{decode_block_postings, encode_block_postings, encode_positions};
+use sqlx::{MySql, MySqlPool, QueryBuilder, Transaction};
+
+use crate::search_block::{SearchBlock, FULL_BLOCK_REQUESTS};
+
+// MySQL allows 65,535 placeholders per statement; three columns a row.
+const ROWS_PER_STATEMENT: usize = 10_000;
+
+/// A full block as posting rows; a smaller one as one `search_recent` row.
+#[tracing::instrument(skip_all, fields(requests = block.request_ids.len(), words = block.postings.len()))]
+pub async fn insert_search_block(tx: &mut Transaction<'_, MySql>, block: &SearchBlock) -> sqlx::Result<()> {
+    if !block.is_full() {
+        sqlx::query("INSERT INTO search_recent (block_id, request_ids, postings) VALUES (?, ?, ?)")
+            .bind(&block.block_id()[..])
+            .bind(block.request_id_bytes())
+            .bind(encode_block_postings(&block.postings))
+            .execute(&mut **tx)
+            .await?;
+        return Ok(());
+    }
+    let block_id = block.block_id();
+    sqlx::query("INSERT INTO search_blocks (block_id, request_ids) VALUES (?, ?)")
+        .bind(&block_id[..])
+        .bind(block.request_id_bytes())
+        .execute(&mut **tx)
+        .await?;
+    for chunk in block.postings.chunks(ROWS_PER_STATEMENT) {
+        let mut query = QueryBuilder::<MySql>::new("INSERT INTO search_postings (word_hash, block_id, positions) ");
+        query.push_values(chunk, |mut row, (word, positions)| {
+            row.push_bind(*word).push_bind(&block_id[..]).push_bind(encode_positions(positions));
+        });
+        query.build().persistent(false).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Requests waiting in `search_recent`.
+pub async fn recent_requests(pool: &MySqlPool) -> sqlx::Result<usize> {
+    let bytes: i64 =
+        sqlx::query_scalar("SELECT CAST(COALESCE(SUM(LENGTH(request_ids)), 0) AS SIGNED) FROM search_recent")
+            .fetch_one(pool)
+            .await?;
+    Ok(bytes as usize / 16)
+}
+
+/// Merges the recent blocks into one full block once they hold [`FULL_BLOCK_REQUESTS`] requests.
+/// Returns how many requests it moved. Two writers merging at once: the second waits for the
+/// first's rows and finds none left.
+#[tracing::instrument(skip_all)]
+pub async fn merge_recent_blocks(pool: &MySqlPool) -> sqlx::Result<usize> {
+    let mut tx = pool.begin().await?;
+    let rows: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)> =
+        sqlx::query_as("SELECT block_id, request_ids, postings FROM search_recent ORDER BY block_id FOR UPDATE")
+            .fetch_all(&mut *tx)
+            .await?;
+    let blocks: Vec<SearchBlock> = rows
+        .iter()
+        .filter_map(|(_, ids, postings)| {
+            let request_ids = ids.chunks_exact(16).map(|id| id.try_into().expect("16 bytes")).collect();
+            Some(SearchBlock { request_ids, postings: decode_block_postings(postings)? })
+        })
+        .filter(|block| !block.request_ids.is_empty())
+        .collect();
+    let merged = SearchBlock::merge(&blocks);
+    if merged.request_ids.len() < FULL_BLOCK_REQUESTS {
+        tx.rollback().await?;
+        return Ok(0);
+    }
+    let mut delete = QueryBuilder::<MySql>::new("DELETE FROM search_recent WHERE block_id IN (");
+    let mut list = delete.separated(", ");
+    for (block_id, _, _) in &rows {
+        list.push_bind(block_id);
+    }
+    delete.push(")");
+    delete.build().execute(&mut *tx).await?;
+    insert_search_block(&mut tx, &merged).await?;
+    tx.commit().await?;
+    Ok(merged.request_ids.len())
+}

@@ -1,0 +1,266 @@
+//! The text search's share of a batch (the index itself is described in crate `search-index`):
+//! which words each request is found by, and the block and posting rows the writer stores.
+//!
+//! A request is found by the words of its reply and of the messages it sent first: a message its
+//! chat's earlier turns already carried (MySQL held its node before) is credited to the turn that
+//! sent it, so a search lists where a text entered a conversation instead of every later turn that
+//! repeats it as history. Messages before the first user message (system prompts, shared by every
+//! chat of a tool) are not searched. Its models, outcome and stream flag are indexed as words too.
+
+use std::collections::{HashMap, HashSet};
+
+use search_index::{attribute_hash, word_hashes};
+
+use crate::conversation::NodeId;
+use crate::stored_request::StoredRequest;
+
+/// Fills each row's `search_words` (its reply and attributes) and `sent_message_words` (the words of
+/// each message it may have sent first). `new_nodes` names, as (row, node) indexes, the first copy
+/// in the batch of each message the writer does not know as stored; whether MySQL held it before
+/// is checked when the batch is inserted (see [`SearchBlock::of`]).
+pub fn credit_words(rows: &mut [StoredRequest], new_nodes: &[(usize, usize)]) {
+    let mut sent: Vec<Vec<usize>> = vec![Vec::new(); rows.len()];
+    for &(row, node) in new_nodes {
+        sent[row].push(node);
+    }
+    let mut words = HashSet::new();
+    for (row, sent) in rows.iter_mut().zip(sent) {
+        words.clear();
+        if let Some(reply) = &row.reply_text {
+            word_hashes(reply, &mut words);
+        }
+        words.extend(attribute_words(
+            row.client_model.as_deref(),
+            row.upstream_model.as_deref(),
+            row.outcome,
+            row.is_stream,
+        ));
+        row.search_words = words.iter().copied().collect();
+        row.sent_message_words = sent
+            .into_iter()
+            .map(|n| &row.conversation.nodes[n])
+            .filter(|node| node.conversation_id.is_some())
+            .filter_map(|node| {
+                let mut words = HashSet::new();
+                word_hashes(node.fields().content_text.as_deref()?, &mut words);
+                (!words.is_empty()).then(|| (node.id, words.into_iter().collect()))
+            })
+            .collect();
+    }
+}
+
+/// The attributes a search can filter on, as index words (see `search_index::attribute_hash`); the
+/// admin API asks for the same names.
+pub fn attribute_words(
+    client_model: Option<&str>,
+    upstream_model: Option<&str>,
+    outcome: &str,
+    is_stream: bool,
+) -> Vec<u64> {
+    let models = [
+        ("client_model", client_model),
+        ("upstream_model", upstream_model),
+        ("model", client_model),
+        ("model", upstream_model),
+    ];
+    models
+        .into_iter()
+        .filter_map(|(name, value)| Some(attribute_hash(name, value?)))
+        .chain([attribute_hash("outcome", outcome), attribute_hash("stream", if is_stream { "true" } else { "false" })])
+        .collect()
+}
+
+/// A block of the word index: requests and, per word, which of them it finds.
+#[derive(Debug, PartialEq)]
+pub struct SearchBlock {
+    /// The ids of the requests found by some word, newest first.
+    pub request_ids: Vec<[u8; 16]>,
+    /// Per word: the positions in `request_ids` of the requests it finds, ascending.
+    pub postings: Vec<(u64, Vec<u32>)>,
+}
+
+/// A block this large is written as posting rows at once; a smaller one waits in `search_recent`
+/// until the recent blocks together hold this many requests, then they are merged into one.
+pub const FULL_BLOCK_REQUESTS: usize = 500;
+
+impl SearchBlock {
+    /// The block of these rows (those the batch inserted), crediting each with the words of the
+    /// messages it sent that MySQL did not hold before; `None` when no row has a word.
+    pub fn of<'a>(
+        rows: impl IntoIterator<Item = &'a StoredRequest>,
+        stored_before: &HashSet<NodeId>,
+    ) -> Option<SearchBlock> {
+        let entries = rows.into_iter().map(|row| {
+            let mut words = row.search_words.clone();
+            for (node, sent) in &row.sent_message_words {
+                if !stored_before.contains(node) {
+                    words.extend_from_slice(sent);
+                }
+            }
+            words.sort_unstable();
+            words.dedup();
+            (row.id, words)
+        });
+        SearchBlock::from_entries(entries.collect())
+    }
+
+    /// The block of these requests and the words each is found by; `None` when none has a word.
+    pub fn from_entries(mut entries: Vec<([u8; 16], Vec<u64>)>) -> Option<SearchBlock> {
+        entries.retain(|(_, words)| !words.is_empty());
+        // UUIDv7 ids sort by time as bytes.
+        entries.sort_unstable_by_key(|entry| std::cmp::Reverse(entry.0));
+        entries.first()?;
+        let mut positions: HashMap<u64, Vec<u32>> = HashMap::new();
+        for (position, (_, words)) in entries.iter().enumerate() {
+            for &word in words {
+                positions.entry(word).or_default().push(position as u32);
+            }
+        }
+        Some(SearchBlock {
+            request_ids: entries.iter().map(|(id, _)| *id).collect(),
+            postings: positions.into_iter().collect(),
+        })
+    }
+
+    /// One block holding the requests of all these.
+    pub fn merge(blocks: &[SearchBlock]) -> SearchBlock {
+        let mut request_ids: Vec<[u8; 16]> = blocks.iter().flat_map(|b| b.request_ids.iter().copied()).collect();
+        request_ids.sort_unstable_by(|a, b| b.cmp(a));
+        // A request in two blocks (written twice around a crash) is kept once.
+        request_ids.dedup();
+        let mut positions: HashMap<u64, Vec<u32>> = HashMap::new();
+        for block in blocks {
+            let new_position: Vec<u32> = block
+                .request_ids
+                .iter()
+                .map(|id| request_ids.binary_search_by(|probe| id.cmp(probe)).expect("merged ids hold every id") as u32)
+                .collect();
+            for (word, old) in &block.postings {
+                let list = positions.entry(*word).or_default();
+                list.extend(old.iter().filter_map(|&p| new_position.get(p as usize)));
+            }
+        }
+        let postings = positions
+            .into_iter()
+            .map(|(word, mut list)| {
+                list.sort_unstable();
+                list.dedup();
+                (word, list)
+            })
+            .collect();
+        SearchBlock { request_ids, postings }
+    }
+
+    /// The newest request's id, which names the block.
+    pub fn block_id(&self) -> [u8; 16] {
+        self.request_ids[0]
+    }
+
+    pub fn request_id_bytes(&self) -> Vec<u8> {
+        self.request_ids.concat()
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.request_ids.len() >= FULL_BLOCK_REQUESTS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{RequestRecord, ResponseCapture};
+
+    fn hash(word: &str) -> u64 {
+        let mut set = HashSet::new();
+        word_hashes(word, &mut set);
+        set.into_iter().next().unwrap()
+    }
+
+    fn row(messages: &str, reply: &str) -> StoredRequest {
+        let mut record = RequestRecord::new("POST", "/v1/chat/completions");
+        record.http_status = 200;
+        record.client_model = Some("m".into());
+        record.request_body = format!(r#"{{"model":"m","messages":{messages}}}"#).into();
+        record.response = ResponseCapture::Body(
+            format!(r#"{{"choices":[{{"index":0,"message":{{"role":"assistant","content":"{reply}"}}}}]}}"#).into(),
+        );
+        StoredRequest::from_record(record)
+    }
+
+    /// What a block credits each row with, given the messages MySQL held before.
+    fn credited(rows: &[StoredRequest], stored_before: &HashSet<NodeId>) -> Vec<HashSet<u64>> {
+        let block = SearchBlock::of(rows, stored_before).unwrap();
+        rows.iter()
+            .map(|row| {
+                let position = block.request_ids.iter().position(|id| *id == row.id).unwrap() as u32;
+                block.postings.iter().filter(|(_, p)| p.contains(&position)).map(|(word, _)| *word).collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_request_is_credited_with_its_reply_and_the_messages_it_sent_first() {
+        let first_turn = r#"[{"role":"system","content":"Be terse"},{"role":"user","content":"Zebrafish genome?"}]"#;
+        let second_turn = r#"[{"role":"system","content":"Be terse"},{"role":"user","content":"Zebrafish genome?"},{"role":"assistant","content":"Large"},{"role":"user","content":"How large exactly"}]"#;
+        let mut rows = vec![row(first_turn, "Large"), row(second_turn, "About 1.4 Gb")];
+        // As the writer finds them: the second turn's first two messages are the first turn's.
+        let new_nodes = vec![(0, 0), (0, 1), (1, 2), (1, 3)];
+        credit_words(&mut rows, &new_nodes);
+        let [first, second]: [HashSet<u64>; 2] = credited(&rows, &HashSet::new()).try_into().unwrap();
+        assert!(first.contains(&hash("zebrafish")) && first.contains(&hash("large")));
+        assert!(!first.contains(&hash("terse")), "system prompts are not searched");
+        assert!(!second.contains(&hash("zebrafish")), "history is credited to the turn that sent it");
+        assert!(second.contains(&hash("exactly")) && second.contains(&hash("gb")));
+        for attributes in [&first, &second] {
+            assert!(
+                attributes.contains(&attribute_hash("model", "M"))
+                    && attributes.contains(&attribute_hash("outcome", "ok"))
+            );
+            assert!(attributes.contains(&attribute_hash("stream", "false")));
+        }
+
+        // The first turn's question was stored before (by another proxy, or forgotten by this one).
+        let stored_before: HashSet<NodeId> = [rows[0].conversation.nodes[1].id].into();
+        let [first, _]: [HashSet<u64>; 2] = credited(&rows, &stored_before).try_into().unwrap();
+        assert!(!first.contains(&hash("zebrafish")) && first.contains(&hash("large")));
+    }
+
+    #[test]
+    fn a_block_lists_requests_newest_first_and_each_words_positions() {
+        let mut rows = vec![
+            row(r#"[{"role":"user","content":"alpha beta"}]"#, "ok"),
+            row(r#"[{"role":"user","content":"beta"}]"#, "no"),
+        ];
+        let new_nodes = vec![(0, 0), (1, 0)];
+        credit_words(&mut rows, &new_nodes);
+        let block = SearchBlock::of(&rows, &HashSet::new()).unwrap();
+        // Made in this order, so the second row is the newer.
+        assert_eq!(block.block_id(), rows[1].id);
+        assert_eq!(block.request_ids, [rows[1].id, rows[0].id]);
+        let postings: HashMap<u64, Vec<u32>> = block.postings.into_iter().collect();
+        assert_eq!(postings[&hash("beta")], [0, 1]);
+        assert_eq!(postings[&hash("alpha")], [1]);
+        assert_eq!(postings[&hash("no")], [0]);
+        assert_eq!(postings[&attribute_hash("client_model", "m")], [0, 1]);
+        // Four words and four attributes: client model, model, outcome, stream.
+        assert_eq!(postings.len(), 8);
+        assert_eq!(SearchBlock::of(&rows[..0], &HashSet::new()), None);
+    }
+
+    #[test]
+    fn merged_blocks_find_what_each_found() {
+        let mut rows: Vec<StoredRequest> =
+            ["alpha", "beta", "alpha beta", "gamma"].iter().map(|text| row(r#"[]"#, text)).collect();
+        credit_words(&mut rows, &[]);
+        // Blocks in any order, one request in two of them.
+        let none = HashSet::new();
+        let blocks = [SearchBlock::of(&rows[2..], &none).unwrap(), SearchBlock::of(&rows[..3], &none).unwrap()];
+        let merged = SearchBlock::merge(&blocks);
+        assert_eq!(merged.request_ids, [rows[3].id, rows[2].id, rows[1].id, rows[0].id]);
+        let postings: HashMap<u64, Vec<u32>> = merged.postings.into_iter().collect();
+        assert_eq!(postings[&hash("alpha")], [1, 3]);
+        assert_eq!(postings[&hash("beta")], [1, 2]);
+        assert_eq!(postings[&hash("gamma")], [0]);
+        assert_eq!(postings[&attribute_hash("outcome", "ok")], [0, 1, 2, 3]);
+    }
+}

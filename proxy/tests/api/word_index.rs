@@ -1,0 +1,150 @@
+//! The text search's word index as the proxy writes it: a block per batch in the batch's
+//! transaction, small blocks merged, and the backfill of requests logged before the index existed.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Value};
+use sqlx::MySqlPool;
+
+use crate::helpers::{count, spawn_app};
+
+/// The text search's blocks (recent and full) name only stored requests, each in one block at most.
+/// Returns how many requests they name.
+pub async fn search_blocks_hold_each_stored_request_once(pool: &MySqlPool) -> usize {
+    let blocks: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT request_ids FROM search_blocks UNION ALL SELECT request_ids FROM search_recent")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    let in_blocks: Vec<&[u8]> = blocks.iter().flat_map(|ids| ids.chunks(16)).collect();
+    let unique: std::collections::HashSet<&[u8]> = in_blocks.iter().copied().collect();
+    assert_eq!(unique.len(), in_blocks.len(), "a request in two blocks");
+    let stored: Vec<Vec<u8>> = sqlx::query_scalar("SELECT id FROM requests").fetch_all(pool).await.unwrap();
+    assert!(unique.iter().all(|id| stored.iter().any(|s| s == id)), "a block names a request that is not stored");
+    unique.len()
+}
+
+#[sqlx::test(migrations = false)]
+async fn small_batches_wait_in_recent_blocks_until_five_hundred_requests_are_merged_into_one(pool: MySqlPool) {
+    let app = spawn_app(pool.clone()).await;
+    // Six batches of 100 requests, each answered with a reply to search.
+    for _ in 0..6 {
+        for i in 0..100 {
+            let mut record = proxy::record::RequestRecord::new("POST", "/v1/chat/completions");
+            record.http_status = 200;
+            record.client_model = Some("gpt-4o".into());
+            record.response = proxy::record::ResponseCapture::Body(
+                format!(
+                    r#"{{"choices":[{{"index":0,"message":{{"role":"assistant","content":"merged reply {i}"}}}}]}}"#
+                )
+                .into(),
+            );
+            app.log.submit(record);
+        }
+        app.flush().await;
+    }
+
+    assert_eq!(search_blocks_hold_each_stored_request_once(&pool).await, 600);
+    let full: Vec<i64> = sqlx::query_scalar("SELECT CAST(LENGTH(request_ids) / 16 AS SIGNED) FROM search_blocks")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(full, [500], "five recent blocks merged into one");
+    assert_eq!(count(&pool, "search_recent").await, 1, "the sixth waits");
+    // One posting row per word of the full block: "merged", "reply" and the numbers 10 to 99 (single
+    // characters are not indexed), and the attributes client model, model, outcome and stream.
+    assert_eq!(count(&pool, "search_postings").await, 2 + 90 + 4);
+}
+
+/// A block's request ids (16 bytes each) and, per word hash, the positions of the requests it finds.
+type Block = (Vec<u8>, Vec<(u64, Vec<u32>)>);
+
+/// Every indexed request with the word hashes it is found by, from recent and full blocks.
+async fn index_contents(pool: &MySqlPool) -> BTreeMap<Vec<u8>, BTreeSet<u64>> {
+    let mut contents: BTreeMap<Vec<u8>, BTreeSet<u64>> = BTreeMap::new();
+    let recent: Vec<(Vec<u8>, Vec<u8>)> =
+        sqlx::query_as("SELECT request_ids, postings FROM search_recent").fetch_all(pool).await.unwrap();
+    let mut blocks: Vec<Block> = recent
+        .into_iter()
+        .map(|(ids, postings)| (ids, search_index::decode_block_postings(&postings).unwrap()))
+        .collect();
+    let full: Vec<(Vec<u8>, Vec<u8>)> =
+        sqlx::query_as("SELECT block_id, request_ids FROM search_blocks").fetch_all(pool).await.unwrap();
+    for (block_id, ids) in full {
+        let rows: Vec<(u64, Vec<u8>)> =
+            sqlx::query_as("SELECT word_hash, positions FROM search_postings WHERE block_id = ?")
+                .bind(&block_id)
+                .fetch_all(pool)
+                .await
+                .unwrap();
+        let postings = rows.into_iter().map(|(word, p)| (word, search_index::decode_positions(&p).unwrap())).collect();
+        blocks.push((ids, postings));
+    }
+    for (ids, postings) in blocks {
+        for (word, positions) in postings {
+            for p in positions {
+                let id = ids[p as usize * 16..p as usize * 16 + 16].to_vec();
+                contents.entry(id).or_default().insert(word);
+            }
+        }
+    }
+    contents
+}
+
+#[sqlx::test(migrations = false)]
+async fn requests_logged_before_the_index_existed_are_indexed_as_the_writer_would_have(pool: MySqlPool) {
+    let app = spawn_app(pool.clone()).await;
+    // Two chats growing turn by turn, their turns interleaved, a one-off call, and an error.
+    let system = json!({"role": "system", "content": "You are a terse assistant."});
+    let mut chats: Vec<Vec<Value>> = vec![vec![system.clone()], vec![system]];
+    for turn in 0..6 {
+        for (c, chat) in chats.iter_mut().enumerate() {
+            chat.push(json!({"role": "user", "content": format!("chat{c} question{turn} about lifetimes")}));
+            let mut record = proxy::record::RequestRecord::new("POST", "/v1/chat/completions");
+            record.http_status = 200;
+            record.client_model = Some("gpt-4o".into());
+            record.request_body = serde_json::to_vec(&json!({"model": "gpt-4o", "messages": chat})).unwrap().into();
+            let reply = format!("chat{c} answer{turn} borrowck");
+            record.response = proxy::record::ResponseCapture::Body(
+                serde_json::to_vec(
+                    &json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": reply}}]}),
+                )
+                .unwrap()
+                .into(),
+            );
+            chat.push(json!({"role": "assistant", "content": reply}));
+            app.log.submit(record);
+        }
+        app.flush().await;
+    }
+    app.post_json(
+        "/v1/chat/completions",
+        r#"{"model":"gpt-4o","messages":[{"role":"user","content":"one-off zebrafish"}]}"#,
+        None,
+    )
+    .await;
+    app.post_json("/v1/chat/completions", r#"{"model":"gpt-4o","messages":[]}"#, None).await;
+    app.flush().await;
+    let written = index_contents(&pool).await;
+    assert_eq!(written.len(), 14, "twelve turns, the one-off and the call without messages (the reply) have words");
+
+    // As a database from before the index: no index, and the newest request to backfill from.
+    for table in ["search_recent", "search_blocks", "search_postings"] {
+        sqlx::query(&format!("DELETE FROM {table}")).execute(&pool).await.unwrap();
+    }
+    sqlx::query("INSERT INTO search_backfill (id, up_to) SELECT 1, MAX(id) FROM requests")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let mut chunks = 0;
+    while proxy::search_backfill::index_next_chunk(&pool).await.unwrap().is_some() {
+        chunks += 1;
+    }
+
+    assert_eq!(chunks, 1);
+    assert_eq!(index_contents(&pool).await, written);
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM search_backfill").fetch_one(&pool).await.unwrap();
+    assert_eq!(left, 0, "done: the progress row is gone");
+    assert_eq!(proxy::search_backfill::index_next_chunk(&pool).await.unwrap(), None);
+    search_blocks_hold_each_stored_request_once(&pool).await;
+}
