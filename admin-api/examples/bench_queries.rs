@@ -20,7 +20,7 @@ const OVERVIEW: &str = "{ overview { totals { requests messages promptTokens com
     outcome latencyMs totalTokens preview cost { status usd } } models { model requests totalTokens averageLatencyMs errors \
     cost { measuredUsd estimatedUsd } } } }";
 const PAGE: &str = "query($page: Int!, $pageSize: Int!, $filter: RequestFilter) { requests(page: $page, \
-    pageSize: $pageSize, filter: $filter) { totalCount pageCount items { id startedAt clientModel upstreamModel \
+    pageSize: $pageSize, filter: $filter) { totalCount totalCountIsLowerBound pageCount items { id startedAt clientModel upstreamModel \
     stream outcome httpStatus latencyMs promptTokens completionTokens preview cost { status usd } } } }";
 
 struct Client {
@@ -67,7 +67,8 @@ async fn main() {
     tokio::spawn(app.run_until(std::future::pending()));
 
     let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM requests").fetch_one(&pool).await.unwrap();
-    let seven_days_ago = (chrono::Utc::now() - chrono::TimeDelta::days(7)).to_rfc3339();
+    let days_ago = |days| (chrono::Utc::now() - chrono::TimeDelta::days(days)).to_rfc3339();
+    let (seven_days_ago, sixty_days_ago, fifty_three_days_ago) = (days_ago(7), days_ago(60), days_ago(53));
     let filters: Vec<(&str, Value)> = vec![
         ("no filter", json!(null)),
         ("model", json!({"model": "gpt-4o-mini"})),
@@ -75,6 +76,15 @@ async fn main() {
         ("stream + client model", json!({"stream": true, "clientModel": "gpt-4o"})),
         ("last 7 days", json!({"range": {"from": seven_days_ago}})),
         ("text search", json!({"search": "zebrafish"})),
+        ("text search, a word most requests hold", json!({"search": "timeout"})),
+        ("text search, two words", json!({"search": "zebrafish timeout"})),
+        ("text search + outcome = error", json!({"search": "timeout", "outcome": "ERROR"})),
+        ("text search + model", json!({"search": "timeout", "model": "gpt-4o-mini"})),
+        ("text search, last 7 days", json!({"search": "timeout", "range": {"from": seven_days_ago}})),
+        (
+            "text search, a week 60 days ago",
+            json!({"search": "timeout", "range": {"from": sixty_days_ago, "to": fifty_three_days_ago}}),
+        ),
     ];
 
     let mut scenarios: Vec<(String, &str, Value)> = vec![
@@ -107,9 +117,11 @@ async fn main() {
     for (name, filter) in &filters {
         let first = client.run(PAGE, &json!({"page": 1, "pageSize": 20, "filter": filter})).await;
         let pages = first["requests"]["pageCount"].as_i64().unwrap().max(1);
+        // A text search that stopped at its newest matches: "of 500+".
+        let more = if first["requests"]["totalCountIsLowerBound"] == true { "+" } else { "" };
         for (which, page) in [("first", 1), ("middle", (pages + 1) / 2), ("last", pages)] {
             scenarios.push((
-                format!("requests, {name}, {which} page ({page} of {pages})"),
+                format!("requests, {name}, {which} page ({page} of {pages}{more})"),
                 PAGE,
                 json!({"page": page, "pageSize": 20, "filter": filter}),
             ));
