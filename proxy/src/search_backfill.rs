@@ -12,7 +12,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use search_index::word_hashes;
+use search_index::{word_hashes, WordSet};
 use sqlx::{MySql, MySqlPool, QueryBuilder};
 
 use crate::db;
@@ -83,7 +83,7 @@ pub async fn index_next_chunk(pool: &MySqlPool) -> sqlx::Result<Option<usize>> {
     let mut entries = Vec::with_capacity(rows.len());
     for (row, sent) in rows.iter().zip(&sent) {
         let Ok(id) = <[u8; 16]>::try_from(row.id.as_slice()) else { continue };
-        let mut words: HashSet<u64> =
+        let mut words: WordSet =
             attribute_words(row.client_model.as_deref(), row.upstream_model.as_deref(), &row.outcome, row.is_stream)
                 .into_iter()
                 .collect();

@@ -9,7 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use search_index::{attribute_hash, word_hashes};
+use search_index::{attribute_hash, word_hashes, WordSet};
 
 use crate::conversation::NodeId;
 use crate::stored_request::StoredRequest;
@@ -23,7 +23,7 @@ pub fn credit_words(rows: &mut [StoredRequest], new_nodes: &[(usize, usize)]) {
     for &(row, node) in new_nodes {
         sent[row].push(node);
     }
-    let mut words = HashSet::new();
+    let mut words = WordSet::default();
     for (row, sent) in rows.iter_mut().zip(sent) {
         words.clear();
         if let Some(reply) = &row.reply_text {
@@ -41,7 +41,7 @@ pub fn credit_words(rows: &mut [StoredRequest], new_nodes: &[(usize, usize)]) {
             .map(|n| &row.conversation.nodes[n])
             .filter(|node| node.conversation_id.is_some())
             .filter_map(|node| {
-                let mut words = HashSet::new();
+                let mut words = WordSet::default();
                 word_hashes(node.fields().content_text.as_deref()?, &mut words);
                 (!words.is_empty()).then(|| (node.id, words.into_iter().collect()))
             })

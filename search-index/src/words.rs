@@ -2,6 +2,7 @@
 //! rule here: a change makes older rows unfindable, so it needs a migration that rebuilds the index.
 
 use std::collections::HashSet;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
 /// Shorter words are not indexed: single letters match everything and say nothing.
 pub const MIN_WORD_CHARS: usize = 2;
@@ -12,31 +13,85 @@ pub const MAX_WORD_BYTES: usize = 64;
 /// The distinct words of `text`, each hashed, in no particular order. A word is a run of letters,
 /// digits and underscores (so `snake_case_name` is one word and `user-id` two), compared without
 /// case.
-pub fn word_hashes(text: &str, into: &mut HashSet<u64>) {
-    let mut lowered = String::new();
-    for word in text.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
-        if word.len() > MAX_WORD_BYTES || word.is_empty() {
+///
+/// Runs in one pass over the bytes, hashing ASCII words as it reads them (the common case: code,
+/// logs, English); a word holding any other character is lowered and hashed as a `str`, which gives
+/// the same hash for its ASCII letters.
+pub fn word_hashes<S: BuildHasher>(text: &str, into: &mut HashSet<u64, S>) {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] >= 0x80 {
+            let c = text[i..].chars().next().expect("a char starts here");
+            if is_word_char(c) {
+                i = other_word(text, i, into);
+            } else {
+                i += c.len_utf8();
+            }
             continue;
         }
-        if word.is_ascii() {
-            if word.len() < MIN_WORD_CHARS {
-                continue;
-            }
-            if word.bytes().any(|b| b.is_ascii_uppercase()) {
-                lowered.clear();
-                lowered.push_str(word);
-                lowered.make_ascii_lowercase();
-                into.insert(fnv1a(lowered.as_bytes()));
-            } else {
-                into.insert(fnv1a(word.as_bytes()));
-            }
-        } else {
-            if word.chars().count() < MIN_WORD_CHARS {
-                continue;
-            }
-            into.insert(fnv1a(word.to_lowercase().as_bytes()));
+        if !is_ascii_word_byte(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut hash = FNV_OFFSET;
+        while i < bytes.len() && is_ascii_word_byte(bytes[i]) {
+            hash = (hash ^ u64::from(bytes[i].to_ascii_lowercase())).wrapping_mul(FNV_PRIME);
+            i += 1;
+        }
+        if i < bytes.len() && bytes[i] >= 0x80 {
+            // Maybe a letter such as `é`: the word may go on.
+            i = other_word(text, start, into);
+            continue;
+        }
+        if (MIN_WORD_CHARS..=MAX_WORD_BYTES).contains(&(i - start)) {
+            into.insert(hash);
         }
     }
+}
+
+/// A set of word hashes that uses them as they are: they are hashes already, and hashing them again
+/// (std's SipHash) was most of the cost of collecting a long text's words.
+pub type WordSet = HashSet<u64, BuildHasherDefault<AlreadyHashed>>;
+
+#[derive(Default)]
+pub struct AlreadyHashed(u64);
+
+impl Hasher for AlreadyHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64`s go in a `WordSet`; anything else is folded in, correct if slower.
+        for &byte in bytes {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(FNV_PRIME);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+fn is_ascii_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// The word starting at byte `start`, taken as chars; returns where it ends.
+fn other_word<S: BuildHasher>(text: &str, start: usize, into: &mut HashSet<u64, S>) -> usize {
+    let rest = &text[start..];
+    let end = rest.find(|c: char| !is_word_char(c)).unwrap_or(rest.len());
+    let word = &rest[..end];
+    if word.len() <= MAX_WORD_BYTES && word.chars().count() >= MIN_WORD_CHARS {
+        into.insert(fnv1a(word.to_lowercase().as_bytes()));
+    }
+    start + end
 }
 
 /// A request's attribute (model, outcome, stream) as a word of its own, so that a search with other
@@ -49,13 +104,11 @@ pub fn attribute_hash(name: &str, value: &str) -> u64 {
 /// 64-bit FNV-1a: stable across versions and platforms (the hashes are stored), and fast on short
 /// inputs. Two words share a hash with odds of about one in 10^19 per pair.
 fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &byte in bytes {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    hash
+    bytes.iter().fold(FNV_OFFSET, |hash, &byte| (hash ^ u64::from(byte)).wrapping_mul(FNV_PRIME))
 }
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0100_0000_01b3;
 
 #[cfg(test)]
 mod tests {
@@ -94,6 +147,32 @@ mod tests {
         assert_eq!(attribute_hash("model", "GPT-4o"), attribute_hash("model", "gpt-4o"));
         assert_ne!(attribute_hash("model", "gpt-4o"), attribute_hash("client_model", "gpt-4o"));
         assert!(!hashes("model gpt 4o model=gpt-4o").contains(&attribute_hash("model", "gpt-4o")));
+    }
+
+    /// The rules written plainly: split on every other character, lower, hash.
+    fn reference(text: &str) -> HashSet<u64> {
+        text.split(|c: char| !is_word_char(c))
+            .filter(|word| word.len() <= MAX_WORD_BYTES && word.chars().count() >= MIN_WORD_CHARS)
+            .map(|word| fnv1a(word.to_lowercase().as_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn the_one_pass_reader_follows_the_plain_rules() {
+        let pieces = ["Ab", "x", "_", "é", "É", "日本", "—", " ", "-", "9", "ß", "İ", "\n", "𝔘", "a\u{301}", "ǅ", "Σ"];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..5_000 {
+            let mut text = String::new();
+            for _ in 0..(state % 12) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push_str(pieces[(state % pieces.len() as u64) as usize]);
+            }
+            assert_eq!(hashes(&text), reference(&text), "{text:?}");
+        }
+        let long = format!("{} {} é{}", "y".repeat(64), "z".repeat(65), "w".repeat(63));
+        assert_eq!(hashes(&long), reference(&long));
     }
 
     #[test]
