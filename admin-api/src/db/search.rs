@@ -114,13 +114,10 @@ pub async fn find(pool: &MySqlPool, words: &[u64], filter: &RequestFilter) -> sq
                     .bind(&last)
                     .fetch_one(pool)
                     .await?;
-            matches.sort_unstable_by(|a, b| b.cmp(a));
-            matches.dedup();
             if let Some(next) = next {
                 matches.retain(|id| id[..] > next[..]);
             }
-            matches.truncate(MAX_MATCHES);
-            return Ok(SearchHits { ids: matches, complete: false });
+            return Ok(SearchHits { complete: false, ..all_found(matches) });
         }
         // Blocks below the range's start hold only earlier requests.
         let below_range = lowest_id.is_some_and(|low| last[..] < low[..]);
@@ -132,7 +129,8 @@ pub async fn find(pool: &MySqlPool, words: &[u64], filter: &RequestFilter) -> sq
     Ok(all_found(matches))
 }
 
-/// The hits once every block that could hold a match was read: complete up to [`MAX_MATCHES`].
+/// The hits newest first, without repeats, at most [`MAX_MATCHES`]: complete when every block that
+/// could hold a match was read and no more than that matched.
 fn all_found(mut matches: Vec<[u8; 16]>) -> SearchHits {
     matches.sort_unstable_by(|a, b| b.cmp(a));
     matches.dedup();

@@ -1,6 +1,8 @@
-//! The proxy's side of the database: the migrator and the inserts. The proxy only writes; the
-//! admin API only reads the request tables. The one table the proxy reads is the price table, for
-//! the cost in `/metrics`.
+//! The proxy's side of the database: the migrator and the inserts. The proxy writes the request
+//! tables; the admin API only reads them. What the proxy reads: the price table (the cost in
+//! `/metrics`), budgets (`budget_watch`), which of a batch's message nodes are stored already and
+//! the text search's recent blocks (the writer, see `search_block`), and the requests logged before
+//! the word index (`search_backfill`).
 //!
 //! The multi-row INSERTs run as non-persistent statements: each batch size is a different statement
 //! of up to tens of thousands of placeholders; caching them (sqlx keeps 100 per connection, the

@@ -58,9 +58,14 @@ pub async fn merge_recent_blocks(pool: &MySqlPool) -> sqlx::Result<usize> {
             .await?;
     let blocks: Vec<SearchBlock> = rows
         .iter()
-        .filter_map(|(_, ids, postings)| {
+        .filter_map(|(block_id, ids, postings)| {
             let request_ids = ids.chunks_exact(16).map(|id| id.try_into().expect("16 bytes")).collect();
-            Some(SearchBlock { request_ids, postings: decode_block_postings(postings)? })
+            let Some(postings) = decode_block_postings(postings) else {
+                // Only a damaged row: its requests drop out of the search rather than stop every merge.
+                tracing::error!(block = ?block_id, "text search: a recent block's postings cannot be read; dropped");
+                return None;
+            };
+            Some(SearchBlock { request_ids, postings })
         })
         .filter(|block| !block.request_ids.is_empty())
         .collect();
