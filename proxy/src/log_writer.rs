@@ -191,12 +191,21 @@ impl LogSender {
 pub struct LogWriter {
     sender: LogSender,
     journal: JoinHandle<()>,
-    store: JoinHandle<()>,
+    /// Answered when the store thread has stopped.
+    store_stopped: oneshot::Receiver<()>,
+    /// Tells the store thread to stop where it is (the shutdown deadline passed).
+    abandon_store: oneshot::Sender<()>,
 }
 
 impl LogWriter {
     /// Opens the spool in `config.spool_dir` and starts both tasks. Records a previous process left
     /// in the spool are written to MySQL first.
+    ///
+    /// The store task runs on a thread of its own, with its own single-threaded runtime and its own
+    /// connections (from `pool`'s settings), at a lower scheduling priority: turning a batch into
+    /// rows and encoding its INSERT takes a millisecond or more, which on the serving runtime's
+    /// workers held up the requests queued behind it, and when the cores are busy the requests
+    /// should get them first — what the writer cannot do at once waits in the spool.
     pub async fn start(pool: MySqlPool, config: LogWriterConfig) -> std::io::Result<Self> {
         let (appender, reader) = spool::open(&config.spool_dir).await?;
         let shared = Arc::new(Shared {
@@ -210,20 +219,45 @@ impl LogWriter {
         let (flush_requests, flush_requests_rx) = mpsc::unbounded_channel();
         let journal = Journal { appender, config: config.clone(), shared: shared.clone(), flushed, flush_requests };
         let journal = tokio::spawn(journal.run(receiver));
-        let store = Store {
-            pool,
-            config,
-            shared: shared.clone(),
-            known_nodes: Arc::default(),
-            reader,
-            backlog_end,
-            was_down: false,
-            prices: PriceBook::default(),
-            prices_loaded: None,
-            recent_search_requests: None,
-        };
-        let store = tokio::spawn(store.run(flushed_to, flush_requests_rx));
-        Ok(LogWriter { sender: LogSender { commands, shared }, journal, store })
+        let (connect_options, pool_options) = (pool.connect_options(), pool.options().clone());
+        let store_shared = shared.clone();
+        let (stopped, store_stopped) = oneshot::channel();
+        let (abandon_store, abandoned) = oneshot::channel::<()>();
+        let (built, runtime_built) = oneshot::channel();
+        std::thread::Builder::new().name("log-store".into()).spawn(move || {
+            background_priority();
+            let runtime =
+                match tokio::runtime::Builder::new_current_thread().thread_name("log-store").enable_all().build() {
+                    Ok(runtime) => runtime,
+                    Err(error) => return drop(built.send(Err(error))),
+                };
+            let _ = built.send(Ok(()));
+            runtime.block_on(async move {
+                // Opened on this runtime, so that its sockets are driven here.
+                let pool = pool_options.connect_lazy_with((*connect_options).clone());
+                let store = Store {
+                    pool,
+                    config,
+                    shared: store_shared,
+                    known_nodes: Arc::default(),
+                    reader,
+                    backlog_end,
+                    was_down: false,
+                    prices: PriceBook::default(),
+                    prices_loaded: None,
+                    recent_search_requests: None,
+                };
+                tokio::select! {
+                    () = store.run(flushed_to, flush_requests_rx) => {}
+                    _ = abandoned => {}
+                }
+            });
+            // Dropping the runtime ends what the store task spawned (the search backfill).
+            drop(runtime);
+            let _ = stopped.send(());
+        })?;
+        runtime_built.await.map_err(std::io::Error::other)??;
+        Ok(LogWriter { sender: LogSender { commands, shared }, journal, store_stopped, abandon_store })
     }
 
     pub fn sender(&self) -> LogSender {
@@ -236,14 +270,31 @@ impl LogWriter {
     pub async fn shutdown(self, deadline: Duration) {
         let _ = self.sender.commands.send(Command::Shutdown).await;
         let _ = self.journal.await;
-        if tokio::time::timeout(deadline, self.store).await.is_err() {
+        if tokio::time::timeout(deadline, self.store_stopped).await.is_err() {
             tracing::warn!(
                 spooled = self.sender.status().spooled,
                 "log writer: MySQL did not take every record before the shutdown deadline; they stay in the spool for the next start"
             );
+            let _ = self.abandon_store.send(());
         }
     }
 }
+
+/// Lowers the calling thread's scheduling priority (nice 10), which threads it starts inherit.
+#[cfg(target_os = "linux")]
+fn background_priority() {
+    if let Err(error) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), LOG_STORE_NICE) {
+        tracing::debug!(%error, "log writer: cannot lower the store thread's priority");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn background_priority() {}
+
+/// Competing with a nice-0 thread for a core, a nice-10 thread gets about a tenth of it (the
+/// kernel's weights 110 and 1024); an idle core it gets whole.
+#[cfg(target_os = "linux")]
+const LOG_STORE_NICE: i32 = 10;
 
 /// Appends queued records to the spool and flushes it every flush interval (or sooner, at the
 /// batch limits), then tells the store task how far the spool is readable.

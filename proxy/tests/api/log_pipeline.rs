@@ -179,3 +179,35 @@ async fn hourly_rollups_count_exactly_the_stored_rows_even_when_a_record_is_repl
         "the answered requests are indexed"
     );
 }
+
+/// The store task turns records into rows and writes them on a thread of its own at nice 10, so
+/// that the cores go to requests first (log_writer.rs).
+#[cfg(target_os = "linux")]
+#[sqlx::test(migrations = false)]
+async fn records_are_written_from_a_thread_of_lower_priority(pool: MySqlPool) {
+    let app = spawn_app(pool.clone()).await;
+    app.post_json("/v1/chat/completions", r#"{"model":"gpt-4o","messages":[]}"#, None).await;
+    app.flush().await;
+    assert_eq!(count(&pool, "requests").await, 1);
+
+    // Other tests in this process start and stop writers too: a thread just started may not have
+    // lowered its priority yet, so a thread found at another nice is read again a moment later.
+    let nice_of = |task: &std::path::Path| -> Option<i32> {
+        let stat = std::fs::read_to_string(task.join("stat")).ok()?;
+        // The fields after the parenthesised name: state is field 3, nice field 19.
+        stat[stat.rfind(')')? + 2..].split(' ').nth(16)?.parse().ok()
+    };
+    let mut store_threads = 0;
+    for task in std::fs::read_dir("/proc/self/task").unwrap() {
+        let task = task.unwrap().path();
+        if std::fs::read_to_string(task.join("comm")).is_ok_and(|name| name.trim() == "log-store") {
+            store_threads += 1;
+            if nice_of(&task).is_some_and(|nice| nice != 10) {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                let nice = nice_of(&task);
+                assert!(nice.is_none_or(|nice| nice == 10), "{} runs at nice {nice:?}", task.display());
+            }
+        }
+    }
+    assert!(store_threads >= 1, "no thread named log-store");
+}
