@@ -75,7 +75,9 @@ pub fn attribute_words(
 pub struct SearchBlock {
     /// The ids of the requests found by some word, newest first.
     pub request_ids: Vec<[u8; 16]>,
-    /// Per word: the positions in `request_ids` of the requests it finds, ascending.
+    /// Per word, in the order of the word hashes: the positions in `request_ids` of the requests it
+    /// finds, ascending. A full block's posting rows then reach InnoDB in key order, so that they
+    /// fill its pages instead of splitting them (half-empty pages cost the storage goal a third).
     pub postings: Vec<(u64, Vec<u32>)>,
 }
 
@@ -116,10 +118,9 @@ impl SearchBlock {
                 positions.entry(word).or_default().push(position as u32);
             }
         }
-        Some(SearchBlock {
-            request_ids: entries.iter().map(|(id, _)| *id).collect(),
-            postings: positions.into_iter().collect(),
-        })
+        let mut postings: Vec<(u64, Vec<u32>)> = positions.into_iter().collect();
+        postings.sort_unstable_by_key(|(word, _)| *word);
+        Some(SearchBlock { request_ids: entries.iter().map(|(id, _)| *id).collect(), postings })
     }
 
     /// One block holding the requests of all these.
@@ -140,7 +141,7 @@ impl SearchBlock {
                 list.extend(old.iter().filter_map(|&p| new_position.get(p as usize)));
             }
         }
-        let postings = positions
+        let mut postings: Vec<(u64, Vec<u32>)> = positions
             .into_iter()
             .map(|(word, mut list)| {
                 list.sort_unstable();
@@ -148,6 +149,7 @@ impl SearchBlock {
                 (word, list)
             })
             .collect();
+        postings.sort_unstable_by_key(|(word, _)| *word);
         SearchBlock { request_ids, postings }
     }
 
@@ -237,6 +239,7 @@ mod tests {
         // Made in this order, so the second row is the newer.
         assert_eq!(block.block_id(), rows[1].id);
         assert_eq!(block.request_ids, [rows[1].id, rows[0].id]);
+        assert!(block.postings.is_sorted_by_key(|(word, _)| *word), "posting rows go to InnoDB in key order");
         let postings: HashMap<u64, Vec<u32>> = block.postings.into_iter().collect();
         assert_eq!(postings[&hash("beta")], [0, 1]);
         assert_eq!(postings[&hash("alpha")], [1]);
@@ -257,6 +260,7 @@ mod tests {
         let blocks = [SearchBlock::of(&rows[2..], &none).unwrap(), SearchBlock::of(&rows[..3], &none).unwrap()];
         let merged = SearchBlock::merge(&blocks);
         assert_eq!(merged.request_ids, [rows[3].id, rows[2].id, rows[1].id, rows[0].id]);
+        assert!(merged.postings.is_sorted_by_key(|(word, _)| *word), "posting rows go to InnoDB in key order");
         let postings: HashMap<u64, Vec<u32>> = merged.postings.into_iter().collect();
         assert_eq!(postings[&hash("alpha")], [1, 3]);
         assert_eq!(postings[&hash("beta")], [1, 2]);
