@@ -110,7 +110,8 @@ impl Workspace {
     ) -> Result<Contender, String> {
         let port = free_port();
         let name = if logged { "tokenslipper" } else { "tokenslipper-unlogged" };
-        let spool = self.dir.join(format!("{name}-spool"));
+        // One spool per process: a run may start several logging proxies, one after the other or at once.
+        let spool = self.dir.join(format!("{name}-{port}-spool"));
         let mut command = Command::new(self.own_exe("tokenslipper-proxy")?);
         command
             .env("PROXY_HOST", "127.0.0.1")

@@ -83,9 +83,14 @@ struct Measured {
     proxy_cpu: Duration,
     database_cpu: Duration,
     max_rss: u64,
+    /// After the load, until MySQL held its rows (TokenSlipper logging only).
+    drained: Duration,
 }
 
-/// Runs `load` against `contender` after a warm-up, sampling the contender's memory meanwhile.
+/// Runs `load` against `contender` after a warm-up, sampling the contender's memory meanwhile. For
+/// TokenSlipper logging, the measured time and CPU run until MySQL holds every row of the load
+/// (the warm-up's are written before it starts): a log writer that fell behind during the load
+/// must not flatter its throughput.
 async fn measure(
     contender: &Contender,
     load: &Load,
@@ -98,21 +103,60 @@ async fn measure(
         let result = load::run(&warm, &FirstBytes::default()).await;
         accept(contender, &result, ledger, "warm-up")?;
     }
+    if contender.kind == Kind::Logged {
+        all_written(contender, ledger.served).await?;
+    }
     let database = process_stats::database_server();
     let (cpu_before, database_before) = (cpu(contender.pid), cpu(database));
     let sampling = Rc::new(Cell::new(true));
     let sampler = tokio::task::spawn_local(sample_rss(contender.pid, sampling.clone(), None));
     let result = load::run(&load, &FirstBytes::default()).await;
+    let mut drained = Duration::ZERO;
+    if contender.kind == Kind::Logged {
+        drained = all_written(contender, ledger.served + result.completed).await?;
+    }
     sampling.set(false);
     let max_rss = sampler.await.unwrap_or(0);
     let measured = Measured {
         proxy_cpu: cpu(contender.pid).saturating_sub(cpu_before),
         database_cpu: cpu(database).saturating_sub(database_before),
         max_rss,
+        drained,
         result,
     };
     accept(contender, &measured.result, ledger, "measured run")?;
     Ok(measured)
+}
+
+/// Waits until TokenSlipper's log writer has written `rows` records to MySQL in all (its
+/// `tokenslipper_log_written_total`, which costs MySQL nothing to read); returns how long that took.
+/// The ledger's count of rows in MySQL checks the same afterwards.
+async fn all_written(contender: &Contender, rows: u64) -> Result<Duration, String> {
+    let began = std::time::Instant::now();
+    let mut sender = load::connect(contender.addr).await.map_err(|e| format!("reading /metrics: {e}"))?;
+    loop {
+        let request = hyper::Request::get("/metrics")
+            .header(hyper::header::HOST, contender.addr.to_string())
+            .body(http_body_util::Full::new(Bytes::new()))
+            .map_err(|e| e.to_string())?;
+        sender.ready().await.map_err(|e| format!("reading /metrics: {e}"))?;
+        let response = sender.send_request(request).await.map_err(|e| format!("reading /metrics: {e}"))?;
+        let body = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .map_err(|e| format!("reading /metrics: {e}"))?
+            .to_bytes();
+        let written = String::from_utf8_lossy(&body)
+            .lines()
+            .find_map(|line| line.strip_prefix("tokenslipper_log_written_total ")?.trim().parse::<u64>().ok())
+            .ok_or("/metrics has no tokenslipper_log_written_total")?;
+        if written >= rows {
+            return Ok(began.elapsed());
+        }
+        if began.elapsed() > Duration::from_secs(60) {
+            return Err(format!("the log writer wrote {written} of {rows} records in a minute"));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 /// Highest RSS seen while `sampling` holds (and, with `after`, only once that many first bytes arrived).
@@ -194,7 +238,8 @@ pub async fn round(order: &[&Contender], plan: &Plan, report: &mut Report, ledge
         for contender in order {
             let m = measure(contender, &whole(concurrency), plan.warmup, ledger).await?;
             let completed = m.result.completed.max(1) as f64;
-            report.add(throughput, contender.kind, m.result.completed as f64 / m.result.elapsed.as_secs_f64());
+            let elapsed = m.result.elapsed + m.drained;
+            report.add(throughput, contender.kind, m.result.completed as f64 / elapsed.as_secs_f64());
             if contender.pid.is_some() {
                 report.add(cpu, contender.kind, micros(m.proxy_cpu) / completed);
             }
@@ -234,7 +279,7 @@ pub async fn round(order: &[&Contender], plan: &Plan, report: &mut Report, ledge
         let load = Load { body: chat_body(instant, true), ..whole(32) };
         let m = measure(contender, &load, plan.warmup, ledger).await?;
         let events = m.result.completed as f64 * events_per_stream;
-        report.add(Figure::StreamEvents32, contender.kind, events / m.result.elapsed.as_secs_f64());
+        report.add(Figure::StreamEvents32, contender.kind, events / (m.result.elapsed + m.drained).as_secs_f64());
         if contender.pid.is_some() {
             report.add(Figure::CpuPerEvent32Us, contender.kind, micros(m.proxy_cpu) / events.max(1.0));
         }

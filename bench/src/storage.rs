@@ -3,6 +3,7 @@
 //! database, then the bytes MariaDB uses for them against the bytes of the requests. Afterwards every
 //! request is read back through the admin API and must give its whole conversation and raw body.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -25,6 +26,8 @@ pub struct StorageResult {
     pub requests: u64,
     pub raw_bytes: u64,
     pub stored_bytes: u64,
+    /// The tables that grew, by how much, largest first.
+    pub grown_tables: Vec<(String, u64)>,
 }
 
 /// The `*.traj.json` conversations in `dir` (their `messages`), or none when it is missing.
@@ -63,6 +66,23 @@ pub fn synthetic_traces(count: usize, turns: usize) -> Vec<Conversation> {
         .collect()
 }
 
+/// `conversations` `times` over, each copy a different conversation to the proxy (its first message
+/// names the copy, so no message is shared with another copy): the storage figure at a size where
+/// InnoDB's fixed costs (a table's first pages, then whole 1 MB extents) no longer count.
+pub fn copies(conversations: &[Conversation], times: usize) -> Vec<Conversation> {
+    (0..times)
+        .flat_map(|copy| {
+            conversations.iter().map(move |conversation| {
+                let mut messages = conversation.messages.clone();
+                if let Some(Value::String(content)) = messages.first_mut().and_then(|m| m.get_mut("content")) {
+                    *content = format!("(copy {copy}) {content}");
+                }
+                Conversation { messages }
+            })
+        })
+        .collect()
+}
+
 /// The request bodies of a replay: one per assistant turn, carrying every message before it.
 pub fn replay_bodies(conversations: &[Conversation]) -> Vec<Bytes> {
     let model = ReplyShape { words: 20, pace: Duration::ZERO }.model_name();
@@ -78,7 +98,9 @@ pub fn replay_bodies(conversations: &[Conversation]) -> Vec<Bytes> {
     bodies
 }
 
-async fn used_bytes(pool: &MySqlPool) -> Result<u64, String> {
+/// Data + index bytes of each table of the database, as InnoDB counts them (whole extents once a
+/// table passes 32 pages).
+async fn used_bytes(pool: &MySqlPool) -> Result<BTreeMap<String, u64>, String> {
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'",
     )
@@ -89,13 +111,13 @@ async fn used_bytes(pool: &MySqlPool) -> Result<u64, String> {
         // Fresh statistics: information_schema's sizes come from them.
         sqlx::query(&format!("ANALYZE TABLE `{table}`")).execute(pool).await.map_err(|e| e.to_string())?;
     }
-    let total: i64 = sqlx::query_scalar(
-        "SELECT CAST(COALESCE(SUM(data_length + index_length), 0) AS SIGNED) FROM information_schema.tables WHERE table_schema = DATABASE()",
+    let sizes: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT CAST(table_name AS CHAR), CAST(data_length + index_length AS SIGNED) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'",
     )
-    .fetch_one(pool)
+    .fetch_all(pool)
     .await
     .map_err(|e| e.to_string())?;
-    Ok(total as u64)
+    Ok(sizes.into_iter().map(|(table, bytes)| (table, bytes as u64)).collect())
 }
 
 /// Replays `bodies` one after the other through `proxy`, which logs into `pool`'s database.
@@ -124,11 +146,18 @@ pub async fn replay(
     let ledger = crate::scenarios::Ledger { served: bodies.len() as u64, pool: pool.clone() };
     ledger.check("storage replay").await?;
     let after = used_bytes(pool).await?;
+    let mut grown_tables: Vec<(String, u64)> = after
+        .iter()
+        .map(|(table, bytes)| (table.clone(), bytes.saturating_sub(before.get(table).copied().unwrap_or(0))))
+        .filter(|(_, grown)| *grown > 0)
+        .collect();
+    grown_tables.sort_by_key(|(_, grown)| std::cmp::Reverse(*grown));
     Ok(StorageResult {
         conversations,
         requests: bodies.len() as u64,
         raw_bytes: bodies.iter().map(|b| b.len() as u64).sum(),
-        stored_bytes: after.saturating_sub(before),
+        stored_bytes: grown_tables.iter().map(|(_, grown)| grown).sum(),
+        grown_tables,
     })
 }
 
