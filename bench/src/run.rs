@@ -195,12 +195,16 @@ async fn request_path(
 async fn log_writer(options: &Options, workspace: &Workspace, server: &MySqlPool) -> Result<String, String> {
     let (runs, small, large) = if options.quick { (1, 500, 50) } else { (3, 50_000, 5_000) };
     let mut out = String::from("## Log writer into MariaDB (records/s; every record a new conversation)\n\n");
+    let traces =
+        if options.quick || !options.traces.exists() { Vec::new() } else { storage::read_traces(&options.traces)? };
+    let prose: std::sync::Arc<str> = writer_bench::prose(&traces).into();
     for (count, body_bytes) in [(small, 1024usize), (large, 50 * 1024)] {
         let (mut rates, mut writer_cpu, mut database_cpu) = (Vec::new(), Vec::new(), Vec::new());
         for n in 0..runs {
             let url = fresh_database(server, &options.mysql, "ts_bench_writer").await?;
             let spool = workspace.dir.join(format!("writer-spool-{body_bytes}-{n}"));
-            let result = tokio::task::spawn_blocking(move || writer_bench::run(&url, count, body_bytes, spool))
+            let prose = prose.clone();
+            let result = tokio::task::spawn_blocking(move || writer_bench::run(&url, count, body_bytes, spool, &prose))
                 .await
                 .map_err(|e| e.to_string())??;
             rates.push(result.rows as f64 / result.elapsed.as_secs_f64());

@@ -1,5 +1,6 @@
 //! The log writer alone: how many request records per second it moves from the queue, through the
-//! spool, into MariaDB — each record a distinct conversation with a body of the given size.
+//! spool, into MariaDB — each record a distinct conversation with a body of the given size, its text
+//! cut from real prose (the writer compresses long texts: a repeated sentence would flatter it).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -27,6 +28,7 @@ pub fn run(
     count: u64,
     body_bytes: usize,
     spool_dir: std::path::PathBuf,
+    prose: &str,
 ) -> Result<WriterRun, String> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
@@ -41,9 +43,9 @@ pub fn run(
         let writer = LogWriter::start(pool.clone(), config).await.map_err(|e| e.to_string())?;
         let sender = writer.sender();
         // Migrations first, so that the timing is of writing only.
-        sender.send(record(0, body_bytes)).await;
+        sender.send(record(0, body_bytes, prose)).await;
         sender.flush().await;
-        let records: Vec<RequestRecord> = (1..=count).map(|n| record(n, body_bytes)).collect();
+        let records: Vec<RequestRecord> = (1..=count).map(|n| record(n, body_bytes, prose)).collect();
         let database = process_stats::database_server();
         let (writer_before, database_before) = (cpu(Some(std::process::id())), cpu(database));
         let began = Instant::now();
@@ -64,10 +66,30 @@ pub fn run(
     })
 }
 
-fn record(n: u64, body_bytes: usize) -> RequestRecord {
+/// Prose for the records' texts: the messages of `conversations` one after the other, or a sentence
+/// over and over when there are none.
+pub fn prose(conversations: &[crate::storage::Conversation]) -> String {
+    let texts: Vec<&str> =
+        conversations.iter().flat_map(|c| &c.messages).filter_map(|m| m["content"].as_str()).collect();
+    match texts.join("\n") {
+        joined if joined.len() >= 64 * 1024 => joined,
+        _ => "The quick brown fox jumps over the lazy dog. ".repeat(64 * 1024 / 45 + 1),
+    }
+}
+
+fn record(n: u64, body_bytes: usize, prose: &str) -> RequestRecord {
     let mut record = RequestRecord::new("POST", "/v1/chat/completions");
-    let filler = "The quick brown fox jumps over the lazy dog. ".repeat(body_bytes / 45 + 1);
-    let question = format!("Question {n}: {}", &filler[..body_bytes.saturating_sub(200).min(filler.len())]);
+    // A different stretch of the prose for each record, so no two records share a text.
+    let want = body_bytes.saturating_sub(200).min(prose.len());
+    let mut start = (n as usize).wrapping_mul(7_919) % (prose.len() - want + 1);
+    while !prose.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = start + want;
+    while !prose.is_char_boundary(end) {
+        end -= 1;
+    }
+    let question = format!("Question {n}: {}", &prose[start..end]);
     record.request_body = Bytes::from(
         serde_json::json!({
             "model": "gpt-4o",
