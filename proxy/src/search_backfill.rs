@@ -151,6 +151,9 @@ async fn sent_positions(
         .collect())
 }
 
+/// A node's id, conversation, position, and its text: plain or compressed.
+type NodeText = (Vec<u8>, Vec<u8>, i32, Option<String>, Option<Vec<u8>>);
+
 /// The text of the messages at those positions of those conversations, by (conversation, position).
 async fn message_texts(
     tx: &mut sqlx::Transaction<'_, MySql>,
@@ -160,7 +163,8 @@ async fn message_texts(
     let mut texts: HashMap<(Vec<u8>, i32), Vec<String>> = HashMap::new();
     for chunk in ranges.chunks(500) {
         let mut query = QueryBuilder::<MySql>::new(
-            "SELECT DISTINCT id, conversation_id, position, content_text FROM message_nodes WHERE content_text IS NOT NULL AND (",
+            "SELECT DISTINCT id, conversation_id, position, content_text, content_compressed FROM message_nodes \
+             WHERE (content_text IS NOT NULL OR content_compressed IS NOT NULL) AND (",
         );
         let mut first = true;
         for (conversation, from, to) in chunk {
@@ -177,9 +181,10 @@ async fn message_texts(
                 .push(")");
         }
         query.push(")");
-        let rows: Vec<(Vec<u8>, Vec<u8>, i32, String)> = query.build_query_as().fetch_all(&mut **tx).await?;
-        for (_, conversation, position, text) in rows {
-            texts.entry((conversation, position)).or_default().push(text);
+        let rows: Vec<NodeText> = query.build_query_as().fetch_all(&mut **tx).await?;
+        for (_, conversation, position, text, compressed) in rows {
+            let text = text.or_else(|| stored_conversation::decompress_text(&compressed?));
+            texts.entry((conversation, position)).or_default().extend(text);
         }
     }
     Ok(texts)

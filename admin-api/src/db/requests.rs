@@ -73,7 +73,10 @@ pub struct MessageRow {
     pub position: i32,
     pub role: String,
     pub name: Option<String>,
+    /// The message's text, inflated by [`fetch_conversation`] when it was stored compressed.
     pub content_text: Option<String>,
+    /// A long text as stored (`stored_conversation::compress_text`), instead of `content_text`.
+    pub content_compressed: Option<Vec<u8>>,
     pub content_parts: Option<String>,
     pub tool_calls: Option<String>,
     pub tool_call_id: Option<String>,
@@ -220,17 +223,27 @@ pub async fn fetch_request(pool: &MySqlPool, id: &[u8]) -> sqlx::Result<Option<D
     .await
 }
 
-/// The conversation ending at `last_message_id`, oldest first, by walking parent links.
+/// The conversation ending at `last_message_id`, oldest first, by walking parent links; every
+/// message's text in `content_text`.
 pub async fn fetch_conversation(pool: &MySqlPool, last_message_id: &[u8]) -> sqlx::Result<Vec<MessageRow>> {
-    sqlx::query_as(
+    let mut rows: Vec<MessageRow> = sqlx::query_as(
         "WITH RECURSIVE chain AS ( \
            SELECT id, parent_id FROM message_nodes WHERE id = ? \
            UNION ALL \
            SELECT n.id, n.parent_id FROM message_nodes n JOIN chain c ON n.id = c.parent_id) \
-         SELECT m.position, m.role, m.name, m.content_text, m.content_parts, m.tool_calls, m.tool_call_id, m.raw_json, \
-         m.content_offset FROM chain JOIN message_nodes m ON m.id = chain.id ORDER BY m.position",
+         SELECT m.position, m.role, m.name, m.content_text, m.content_compressed, m.content_parts, m.tool_calls, \
+         m.tool_call_id, m.raw_json, m.content_offset FROM chain JOIN message_nodes m ON m.id = chain.id ORDER BY m.position",
     )
     .bind(last_message_id)
     .fetch_all(pool)
-    .await
+    .await?;
+    for row in &mut rows {
+        if let Some(compressed) = row.content_compressed.take() {
+            row.content_text = stored_conversation::decompress_text(&compressed);
+            if row.content_text.is_none() {
+                tracing::warn!(position = row.position, "a stored message text does not inflate; shown without it");
+            }
+        }
+    }
+    Ok(rows)
 }

@@ -216,13 +216,21 @@ pub async fn conversation_titles(
     if conversation_ids.is_empty() {
         return Ok(Vec::new());
     }
+    // A compressed text comes whole (MySQL would have to inflate it to cut it) and is cut here.
     let mut query = QueryBuilder::<MySql>::new("SELECT id, LEFT(content_text, ");
-    query.push_bind(chars).push(") FROM message_nodes WHERE id IN (");
+    query.push_bind(chars).push("), content_compressed FROM message_nodes WHERE id IN (");
     let mut list = query.separated(", ");
     for id in conversation_ids {
         list.push_bind(id.clone());
     }
     query.push(")");
-    let rows: Vec<(Vec<u8>, Option<Vec<u8>>)> = query.build_query_as().fetch_all(pool).await?;
-    Ok(rows.into_iter().map(|(id, text)| (id, text.map(|t| String::from_utf8_lossy(&t).into_owned()))).collect())
+    // (id, the cut plain text, the whole compressed text)
+    type Titled = (Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>);
+    let rows: Vec<Titled> = query.build_query_as().fetch_all(pool).await?;
+    let title = |text: Option<Vec<u8>>, compressed: Option<Vec<u8>>| match compressed {
+        Some(compressed) => stored_conversation::decompress_text(&compressed)
+            .map(|text| text.chars().take(usize::try_from(chars).unwrap_or(usize::MAX)).collect()),
+        None => text.map(|t| String::from_utf8_lossy(&t).into_owned()),
+    };
+    Ok(rows.into_iter().map(|(id, text, compressed)| (id, title(text, compressed))).collect())
 }

@@ -89,3 +89,27 @@ async fn an_unknown_id_is_null_and_a_malformed_one_is_bad_user_input(pool: MySql
     let malformed = admin.query(DETAIL, json!({"id": "'; DROP TABLE requests; --"})).await;
     assert_eq!(error_code(&malformed), "BAD_USER_INPUT");
 }
+
+#[sqlx::test(migrations = false)]
+async fn a_long_message_stored_compressed_is_shown_whole_and_titles_its_conversation(pool: MySqlPool) {
+    let mut long = Seed::new(at("2026-06-01T12:00:00Z"), "gpt-4o");
+    long.user_text = "Fix the failing test: ".to_string() + &"thread 'parse' panicked at src/lib.rs:42\n".repeat(40);
+    let record = long.record();
+    seed(&pool, &[long.clone()]).await;
+    let stored: (Option<Vec<u8>>, Option<Vec<u8>>) =
+        sqlx::query_as("SELECT content_text, content_compressed FROM message_nodes WHERE position = 1")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(stored.0.is_none() && stored.1.is_some(), "the text is stored compressed");
+    let admin = spawn_admin(pool).await;
+
+    let data = admin.data(DETAIL, json!({"id": record.id.to_string()})).await;
+    assert_eq!(data["request"]["messages"][1]["content"], long.user_text);
+    assert_eq!(data["request"]["rawRequest"].as_str().unwrap().as_bytes(), &record.request_body[..]);
+
+    let range = json!({"from": "2026-06-01T00:00:00Z", "to": "2026-06-02T00:00:00Z"});
+    let data = admin.data("query($r: TimeRange) { topConversations(range: $r) { title } }", json!({"r": range})).await;
+    let title: String = long.user_text.chars().take(200).collect();
+    assert_eq!(data["topConversations"][0]["title"], title);
+}

@@ -1,5 +1,6 @@
 //! Inserts into `message_nodes`. A node's id is derived from its content and its parent, so
-//! writing one that already exists is a no-op.
+//! writing one that already exists is a no-op. A long text goes into `content_compressed` instead of
+//! `content_text` (see `stored_conversation::compress_text`).
 
 use sqlx::{MySql, QueryBuilder, Transaction};
 
@@ -7,30 +8,37 @@ use std::collections::HashSet;
 
 use crate::conversation::{MessageNode, NodeId};
 
-// MySQL allows 65,535 placeholders per statement; twelve columns a row.
+// MySQL allows 65,535 placeholders per statement; thirteen columns a row.
 const ROWS_PER_STATEMENT: usize = 5_000;
 
 #[tracing::instrument(skip_all, fields(nodes = nodes.len()))]
 pub async fn insert_message_nodes(tx: &mut Transaction<'_, MySql>, nodes: &[&MessageNode]) -> sqlx::Result<()> {
     for chunk in nodes.chunks(ROWS_PER_STATEMENT) {
+        // Compressed here, on the log writer's thread, and only for nodes MySQL does not hold yet.
+        let compressed: Vec<Option<Vec<u8>>> = chunk
+            .iter()
+            .map(|node| node.fields().content_text.as_deref().and_then(stored_conversation::compress_text))
+            .collect();
         let mut query = QueryBuilder::<MySql>::new(
             "INSERT INTO message_nodes (id, parent_id, conversation_id, position, role, name, content_text, content_parts, \
-             tool_calls, tool_call_id, raw_json, content_offset) ",
+             tool_calls, tool_call_id, raw_json, content_offset, content_compressed) ",
         );
-        query.push_values(chunk, |mut row, node| {
+        query.push_values(chunk.iter().zip(&compressed), |mut row, (node, compressed)| {
             let fields = node.fields();
+            let text = if compressed.is_some() { &None } else { &fields.content_text };
             row.push_bind(&node.id[..])
                 .push_bind(node.parent_id.as_ref().map(|p| &p[..]))
                 .push_bind(node.conversation_id.as_ref().map(|c| &c[..]))
                 .push_bind(node.position)
                 .push_bind(&node.role)
                 .push_bind(&fields.name)
-                .push_bind(&fields.content_text)
+                .push_bind(text)
                 .push_bind(&fields.content_parts)
                 .push_bind(&fields.tool_calls)
                 .push_bind(&fields.tool_call_id)
                 .push_bind(&fields.stored_json)
-                .push_bind(fields.content_offset);
+                .push_bind(fields.content_offset)
+                .push_bind(compressed.as_deref());
         });
         query.push(" ON DUPLICATE KEY UPDATE id = id");
         query.build().persistent(false).execute(&mut **tx).await?;

@@ -93,3 +93,36 @@ async fn a_messages_text_is_stored_once_and_the_request_still_comes_back_exactly
     assert_eq!(stored[0], (br#"{"content":,"role":"user"}"#.to_vec(), Some(11)));
     assert_eq!(stored[1], (br#"{"role":"user","content":"caf\u00e9"}"#.to_vec(), None));
 }
+
+#[sqlx::test(migrations = false)]
+async fn a_long_text_is_stored_compressed_in_a_form_mysql_itself_can_uncompress(pool: MySqlPool) {
+    let app = spawn_app(pool.clone()).await;
+    let long = "$ cargo test\n   Compiling parser v0.1.0\ntest parse_last_line ... FAILED\n".repeat(30);
+    let short = "x".repeat(stored_conversation::MIN_COMPRESSED_LEN - 1);
+    let body = serde_json::json!({"model": "gpt-4o", "messages": [
+        {"role": "user", "content": short},
+        {"role": "assistant", "content": "Running the tests."},
+        {"role": "user", "content": long},
+    ]})
+    .to_string();
+
+    app.post_json("/v1/chat/completions", &body, None).await;
+
+    let row = app.only_logged_request().await;
+    assert_eq!(row.raw_request, body.as_bytes());
+    assert_eq!(row.messages[2].content_text.as_deref(), Some(long.as_str()));
+    // Per node: content_text, the compressed bytes' length, and what MySQL's UNCOMPRESS() makes of them.
+    type Stored = (Option<Vec<u8>>, Option<i64>, Option<Vec<u8>>);
+    let stored: Vec<Stored> = sqlx::query_as(
+        "SELECT content_text, LENGTH(content_compressed), CONVERT(UNCOMPRESS(content_compressed) USING utf8mb4) \
+         FROM message_nodes ORDER BY position",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(stored[0], (Some(short.into_bytes()), None, None), "a short text is kept as it is");
+    let (text, compressed_len, uncompressed) = &stored[2];
+    assert_eq!(text, &None);
+    assert!(compressed_len.unwrap() < long.len() as i64 / 4, "{compressed_len:?} bytes for {}", long.len());
+    assert_eq!(uncompressed.as_deref(), Some(long.as_bytes()), "MySQL's UNCOMPRESS() gives the text back");
+}

@@ -252,8 +252,8 @@ pub async fn fetch_conversation(pool: &MySqlPool, last_message_id: &[u8]) -> Vec
            SELECT id, parent_id FROM message_nodes WHERE id = ? \
            UNION ALL \
            SELECT n.id, n.parent_id FROM message_nodes n JOIN chain c ON n.id = c.parent_id) \
-         SELECT m.position, m.role, m.name, m.content_text, m.content_parts, m.tool_calls, m.tool_call_id, m.raw_json, \
-         m.content_offset FROM chain JOIN message_nodes m ON m.id = chain.id ORDER BY m.position",
+         SELECT m.position, m.role, m.name, m.content_text, m.content_compressed, m.content_parts, m.tool_calls, \
+         m.tool_call_id, m.raw_json, m.content_offset FROM chain JOIN message_nodes m ON m.id = chain.id ORDER BY m.position",
     )
     .bind(last_message_id)
     .fetch_all(pool)
@@ -261,7 +261,10 @@ pub async fn fetch_conversation(pool: &MySqlPool, last_message_id: &[u8]) -> Vec
     .unwrap();
     rows.iter()
         .map(|row| {
-            let content_text = text(row, "content_text");
+            let compressed: Option<Vec<u8>> = row.get("content_compressed");
+            let content_text = text(row, "content_text").or_else(|| {
+                compressed.map(|c| stored_conversation::decompress_text(&c).expect("a stored text inflates"))
+            });
             let stored: Vec<u8> = row.get("raw_json");
             let offset: Option<i32> = row.get("content_offset");
             let raw_json =

@@ -117,14 +117,17 @@ async fn requests_logged_before_the_index_existed_are_indexed_as_the_writer_woul
         }
         app.flush().await;
     }
-    app.post_json(
-        "/v1/chat/completions",
-        r#"{"model":"gpt-4o","messages":[{"role":"user","content":"one-off zebrafish"}]}"#,
-        None,
-    )
-    .await;
+    // Long enough to be stored compressed: the backfill reads it back inflated.
+    let one_off = "one-off zebrafish ".repeat(40);
+    let body = json!({"model": "gpt-4o", "messages": [{"role": "user", "content": one_off}]}).to_string();
+    app.post_json("/v1/chat/completions", &body, None).await;
     app.post_json("/v1/chat/completions", r#"{"model":"gpt-4o","messages":[]}"#, None).await;
     app.flush().await;
+    let compressed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM message_nodes WHERE content_compressed IS NOT NULL")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(compressed, 1, "the one-off's text is stored compressed");
     let written = index_contents(&pool).await;
     assert_eq!(written.len(), 14, "twelve turns, the one-off and the call without messages (the reply) have words");
 
