@@ -195,8 +195,7 @@ async fn request_path(
 async fn log_writer(options: &Options, workspace: &Workspace, server: &MySqlPool) -> Result<String, String> {
     let (runs, small, large) = if options.quick { (1, 500, 50) } else { (3, 50_000, 5_000) };
     let mut out = String::from("## Log writer into MariaDB (records/s; every record a new conversation)\n\n");
-    let traces =
-        if options.quick || !options.traces.exists() { Vec::new() } else { storage::read_traces(&options.traces)? };
+    let traces = recorded_traces(options)?.unwrap_or_default();
     let prose: std::sync::Arc<str> = writer_bench::prose(&traces).into();
     for (count, body_bytes) in [(small, 1024usize), (large, 50 * 1024)] {
         let (mut rates, mut writer_cpu, mut database_cpu) = (Vec::new(), Vec::new(), Vec::new());
@@ -237,10 +236,9 @@ async fn storage_replay(
     server: &MySqlPool,
     upstream: &Contender,
 ) -> Result<String, String> {
-    let (conversations, source) = if options.quick || !options.traces.exists() {
-        (storage::synthetic_traces(3, 6), "synthetic conversations (no traces used)".to_string())
-    } else {
-        (storage::read_traces(&options.traces)?, options.traces.display().to_string())
+    let (conversations, source) = match recorded_traces(options)? {
+        Some(traces) => (traces, options.traces.display().to_string()),
+        None => (storage::synthetic_traces(3, 6), "synthetic conversations (no traces used)".to_string()),
     };
     let (url, bodies, result) =
         replay_into(options, workspace, server, upstream, "ts_bench_storage", &conversations).await?;
@@ -261,6 +259,14 @@ async fn storage_replay(
     }
     out.push('\n');
     Ok(out)
+}
+
+/// The recorded conversations in `--traces`; none in `--quick` mode or when the directory is missing.
+fn recorded_traces(options: &Options) -> Result<Option<Vec<storage::Conversation>>, String> {
+    if options.quick || !options.traces.exists() {
+        return Ok(None);
+    }
+    storage::read_traces(&options.traces).map(Some)
 }
 
 /// Replays `conversations` through a TokenSlipper of its own into the fresh database `name`; returns

@@ -77,18 +77,21 @@ pub fn prose(conversations: &[crate::storage::Conversation]) -> String {
     }
 }
 
+/// The nearest index at or before `at` where a character of `text` starts (`str::floor_char_boundary`
+/// is newer than the workspace's minimum Rust).
+fn char_start_at_or_before(text: &str, mut at: usize) -> usize {
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
 fn record(n: u64, body_bytes: usize, prose: &str) -> RequestRecord {
     let mut record = RequestRecord::new("POST", "/v1/chat/completions");
     // A different stretch of the prose for each record, so no two records share a text.
     let want = body_bytes.saturating_sub(200).min(prose.len());
-    let mut start = (n as usize).wrapping_mul(7_919) % (prose.len() - want + 1);
-    while !prose.is_char_boundary(start) {
-        start -= 1;
-    }
-    let mut end = start + want;
-    while !prose.is_char_boundary(end) {
-        end -= 1;
-    }
+    let start = char_start_at_or_before(prose, (n as usize).wrapping_mul(7_919) % (prose.len() - want + 1));
+    let end = char_start_at_or_before(prose, start + want);
     let question = format!("Question {n}: {}", &prose[start..end]);
     record.request_body = Bytes::from(
         serde_json::json!({
