@@ -16,10 +16,10 @@ use search_index::{word_hashes, WordSet};
 use sqlx::{MySql, MySqlPool, QueryBuilder};
 
 use crate::db;
-use crate::search_block::{attribute_words, SearchBlock};
+use crate::search_block::{attribute_words, SearchBlock, FULL_BLOCK_REQUESTS};
 
 /// Requests indexed per transaction (a full block when all have words).
-const CHUNK: u32 = 1_000;
+const CHUNK: u32 = FULL_BLOCK_REQUESTS as u32;
 /// Pause between chunks, so that the log writer keeps most of MySQL.
 const PAUSE: Duration = Duration::from_millis(200);
 

@@ -2,7 +2,7 @@
 //! reply or first-sent messages hold every word, newest first.
 //!
 //! Recent blocks (small batches not merged yet, a few thousand requests at most) are read whole.
-//! Then, over full blocks, the word that occurs in the fewest leads: its posting rows are read newest block first,
+//! Then, over full blocks, the word that finds the fewest requests leads: its posting rows are read newest block first,
 //! the other words are looked up in the same blocks (a request is in one block, so a word holds it
 //! when that block's row for the word lists its position). The list's other filters are words too:
 //! the writer indexes each request's models, outcome and stream flag (`attribute_hash`), and a time
@@ -23,7 +23,7 @@ use crate::db::requests::RequestFilter;
 pub const MAX_MATCHES: usize = 10_000;
 /// Requests holding the leading word looked at, at most, when the other words or filters reject most.
 pub const MAX_EXAMINED: usize = 100_000;
-/// Full blocks read in the first round trip (a full block holds 500 requests or more); each
+/// Full blocks read in the first round trip (a full block holds 2,000 requests or more, `proxy::search_block::FULL_BLOCK_REQUESTS`); each
 /// round reads twice as many as the one before, up to [`MAX_BLOCKS_PER_READ`].
 const FIRST_READ_BLOCKS: u64 = 2;
 const MAX_BLOCKS_PER_READ: u64 = 256;
@@ -69,22 +69,27 @@ pub async fn find(pool: &MySqlPool, words: &[u64], filter: &RequestFilter) -> sq
 
     let mut spread = Vec::with_capacity(words.len());
     for &word in words {
-        // Capped: enough to tell a rare word from a common one without counting a common one's rows.
-        let blocks: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM search_postings WHERE word_hash = ? LIMIT 1000) capped",
+        // How many requests the word finds, by the bytes of its position lists (one or two bytes a
+        // request), not by its blocks: a word in a few requests of every block of 2,000 would tie
+        // with one in all of them, and leading with the common one stops the walk at
+        // `MAX_EXAMINED` long before the rare one's matches are all found. The lists sit in the
+        // rows the count reads anyway. Capped: enough to tell a rare word from a common one.
+        let weight: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(LENGTH(positions)), 0) AS SIGNED) \
+             FROM (SELECT positions FROM search_postings WHERE word_hash = ? LIMIT 1000) capped",
         )
         .bind(word)
         .fetch_one(pool)
         .await?;
-        spread.push((blocks, word));
+        spread.push((weight, word));
     }
     spread.sort_unstable();
-    let (blocks, leader) = spread[0];
+    let (weight, leader) = spread[0];
     let others: Vec<u64> = spread[1..].iter().map(|&(_, word)| word).collect();
     let mut before = filter.to.map(|to| id_floor(to + BLOCK_SPAN));
     let mut examined = 0usize;
     let mut read_size = FIRST_READ_BLOCKS;
-    if blocks == 0 {
+    if weight == 0 {
         // A word no full block holds: only recent blocks can match.
         return Ok(all_found(matches));
     }

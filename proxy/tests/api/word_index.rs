@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 
+use proxy::search_block::FULL_BLOCK_REQUESTS;
+
 use crate::helpers::{count, spawn_app};
 
 /// The text search's blocks (recent and full) name only stored requests, each in one block at most.
@@ -25,11 +27,12 @@ pub async fn search_blocks_hold_each_stored_request_once(pool: &MySqlPool) -> us
 }
 
 #[sqlx::test(migrations = false)]
-async fn small_batches_wait_in_recent_blocks_until_five_hundred_requests_are_merged_into_one(pool: MySqlPool) {
+async fn small_batches_wait_in_recent_blocks_until_they_hold_a_full_block_and_are_merged_into_one(pool: MySqlPool) {
     let app = spawn_app(pool.clone()).await;
-    // Six batches of 100 requests, each answered with a reply to search.
+    // Six batches, each a fifth of a full block, each request answered with a reply to search.
+    let per_batch = FULL_BLOCK_REQUESTS / 5;
     for _ in 0..6 {
-        for i in 0..100 {
+        for i in 0..per_batch {
             let mut record = proxy::record::RequestRecord::new("POST", "/v1/chat/completions");
             record.http_status = 200;
             record.client_model = Some("gpt-4o".into());
@@ -44,16 +47,16 @@ async fn small_batches_wait_in_recent_blocks_until_five_hundred_requests_are_mer
         app.flush().await;
     }
 
-    assert_eq!(search_blocks_hold_each_stored_request_once(&pool).await, 600);
+    assert_eq!(search_blocks_hold_each_stored_request_once(&pool).await, 6 * per_batch);
     let full: Vec<i64> = sqlx::query_scalar("SELECT CAST(LENGTH(request_ids) / 16 AS SIGNED) FROM search_blocks")
         .fetch_all(&pool)
         .await
         .unwrap();
-    assert_eq!(full, [500], "five recent blocks merged into one");
+    assert_eq!(full, [FULL_BLOCK_REQUESTS as i64], "five recent blocks merged into one");
     assert_eq!(count(&pool, "search_recent").await, 1, "the sixth waits");
-    // One posting row per word of the full block: "merged", "reply" and the numbers 10 to 99 (single
+    // One posting row per word of the full block: "merged", "reply" and the numbers from 10 (single
     // characters are not indexed), and the attributes client model, model, outcome and stream.
-    assert_eq!(count(&pool, "search_postings").await, 2 + 90 + 4);
+    assert_eq!(count(&pool, "search_postings").await, 2 + (per_batch as i64 - 10) + 4);
 }
 
 /// A block's request ids (16 bytes each) and, per word hash, the positions of the requests it finds.
