@@ -5,12 +5,13 @@
 //! - each message is a node whose `raw_json` is the message as the client sent it, except that a
 //!   string `content` is cut out at `content_offset` when it is exactly `content_text` written as a
 //!   JSON string, so that a message's text is stored once (it is also `content_text`, for search);
-//! - a long text is stored compressed, in `content_compressed` instead of `content_text`
+//! - a long text is stored compressed, in `content_compressed` instead of `content_text`, and so is
+//!   a long `raw_json` (what is left once the text is cut out), in `raw_compressed`
 //!   ([`compressed_text`]).
 
 mod compressed_text;
 
-pub use compressed_text::{compress_text, decompress_text, MIN_COMPRESSED_LEN};
+pub use compressed_text::{compress, compress_text, decompress, decompress_text, MIN_COMPRESSED_LEN};
 
 use std::borrow::Cow;
 use std::ops::Range;

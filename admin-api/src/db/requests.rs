@@ -80,8 +80,11 @@ pub struct MessageRow {
     pub content_parts: Option<String>,
     pub tool_calls: Option<String>,
     pub tool_call_id: Option<String>,
-    /// The message as sent, its content string cut out at `content_offset` when set (see `raw_json`).
+    /// The message as sent, its content string cut out at `content_offset` when set (see `raw_json`);
+    /// inflated by [`fetch_conversation`] when it was stored compressed.
     pub raw_json: Vec<u8>,
+    /// A long `raw_json` as stored (`stored_conversation::compress`), instead of `raw_json`.
+    pub raw_compressed: Option<Vec<u8>>,
     pub content_offset: Option<i32>,
 }
 
@@ -224,7 +227,7 @@ pub async fn fetch_request(pool: &MySqlPool, id: &[u8]) -> sqlx::Result<Option<D
 }
 
 /// The conversation ending at `last_message_id`, oldest first, by walking parent links; every
-/// message's text in `content_text`.
+/// message's text in `content_text` and its stored JSON in `raw_json`.
 pub async fn fetch_conversation(pool: &MySqlPool, last_message_id: &[u8]) -> sqlx::Result<Vec<MessageRow>> {
     let mut rows: Vec<MessageRow> = sqlx::query_as(
         "WITH RECURSIVE chain AS ( \
@@ -232,7 +235,7 @@ pub async fn fetch_conversation(pool: &MySqlPool, last_message_id: &[u8]) -> sql
            UNION ALL \
            SELECT n.id, n.parent_id FROM message_nodes n JOIN chain c ON n.id = c.parent_id) \
          SELECT m.position, m.role, m.name, m.content_text, m.content_compressed, m.content_parts, m.tool_calls, \
-         m.tool_call_id, m.raw_json, m.content_offset FROM chain JOIN message_nodes m ON m.id = chain.id ORDER BY m.position",
+         m.tool_call_id, m.raw_json, m.content_offset, m.raw_compressed FROM chain JOIN message_nodes m ON m.id = chain.id ORDER BY m.position",
     )
     .bind(last_message_id)
     .fetch_all(pool)
@@ -242,6 +245,15 @@ pub async fn fetch_conversation(pool: &MySqlPool, last_message_id: &[u8]) -> sql
             row.content_text = stored_conversation::decompress_text(&compressed);
             if row.content_text.is_none() {
                 tracing::warn!(position = row.position, "a stored message text does not inflate; shown without it");
+            }
+        }
+        if let Some(compressed) = row.raw_compressed.take() {
+            match stored_conversation::decompress(&compressed) {
+                Some(raw) => row.raw_json = raw,
+                None => tracing::warn!(
+                    position = row.position,
+                    "a stored message's JSON does not inflate; shown without it"
+                ),
             }
         }
     }

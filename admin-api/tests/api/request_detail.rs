@@ -2,7 +2,7 @@ use chrono::TimeDelta;
 use serde_json::json;
 use sqlx::MySqlPool;
 
-use crate::helpers::{at, error_code, seed, spawn_admin, Seed};
+use crate::helpers::{at, error_code, seed, spawn_admin, write_records, Seed};
 
 const DETAIL: &str = "query($id: ID!) { request(id: $id) { summary { id clientModel upstreamModel outcome \
     httpStatus promptTokens completionTokens totalTokens cachedTokens usageSource latencyMs ttfbMs messageCount } \
@@ -112,4 +112,35 @@ async fn a_long_message_stored_compressed_is_shown_whole_and_titles_its_conversa
     let data = admin.data("query($r: TimeRange) { topConversations(range: $r) { title } }", json!({"r": range})).await;
     let title: String = long.user_text.chars().take(200).collect();
     assert_eq!(data["topConversations"][0]["title"], title);
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_message_whose_json_is_stored_compressed_is_shown_with_its_tool_calls_and_exact_raw_request(pool: MySqlPool) {
+    // An agent's turn: the assistant wrote a whole file through a tool call, then the tool answered.
+    let file = "fn parse(line: &str) -> Option<u32> {\n    line.trim().parse().ok()\n}\n".repeat(20);
+    let arguments = json!({"path": "src/lib.rs", "content": file}).to_string();
+    let mut record = Seed::new(at("2026-06-01T12:00:00Z"), "gpt-4o").record();
+    record.request_body = serde_json::to_vec(&json!({"model": "gpt-4o", "messages": [
+        {"role": "user", "content": "Fix the parser"},
+        {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function",
+            "function": {"name": "write_file", "arguments": arguments}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "written"},
+    ]}))
+    .unwrap()
+    .into();
+    write_records(&pool, vec![record.clone()]).await;
+    let stored: (Vec<u8>, Option<Vec<u8>>) =
+        sqlx::query_as("SELECT raw_json, raw_compressed FROM message_nodes WHERE position = 1")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(stored.0.is_empty() && stored.1.is_some(), "the assistant message's JSON is stored compressed");
+    let admin = spawn_admin(pool).await;
+
+    let data = admin.data(DETAIL, json!({"id": record.id.to_string()})).await;
+    let call = &data["request"]["messages"][1]["toolCalls"][0];
+    assert_eq!((call["id"].as_str(), call["name"].as_str()), (Some("call_1"), Some("write_file")));
+    assert_eq!(call["arguments"], arguments);
+    assert_eq!(data["request"]["messages"][2]["content"], "written");
+    assert_eq!(data["request"]["rawRequest"].as_str().unwrap().as_bytes(), &record.request_body[..]);
 }

@@ -1,6 +1,7 @@
 //! Inserts into `message_nodes`. A node's id is derived from its content and its parent, so
 //! writing one that already exists is a no-op. A long text goes into `content_compressed` instead of
-//! `content_text` (see `stored_conversation::compress_text`).
+//! `content_text`, a long raw JSON into `raw_compressed` instead of `raw_json` (see
+//! `stored_conversation::compress`).
 
 use sqlx::{MySql, QueryBuilder, Transaction};
 
@@ -8,24 +9,31 @@ use std::collections::HashSet;
 
 use crate::conversation::{MessageNode, NodeId};
 
-// MySQL allows 65,535 placeholders per statement; thirteen columns a row.
+// MySQL allows 65,535 placeholders per statement; fourteen columns a row.
 const ROWS_PER_STATEMENT: usize = 5_000;
 
 #[tracing::instrument(skip_all, fields(nodes = nodes.len()))]
 pub async fn insert_message_nodes(tx: &mut Transaction<'_, MySql>, nodes: &[&MessageNode]) -> sqlx::Result<()> {
     for chunk in nodes.chunks(ROWS_PER_STATEMENT) {
         // Compressed here, on the log writer's thread, and only for nodes MySQL does not hold yet.
-        let compressed: Vec<Option<Vec<u8>>> = chunk
+        let compressed: Vec<Compressed> = chunk
             .iter()
-            .map(|node| node.fields().content_text.as_deref().and_then(stored_conversation::compress_text))
+            .map(|node| {
+                let fields = node.fields();
+                Compressed {
+                    text: fields.content_text.as_deref().and_then(stored_conversation::compress_text),
+                    raw: stored_conversation::compress(&fields.stored_json),
+                }
+            })
             .collect();
         let mut query = QueryBuilder::<MySql>::new(
             "INSERT INTO message_nodes (id, parent_id, conversation_id, position, role, name, content_text, content_parts, \
-             tool_calls, tool_call_id, raw_json, content_offset, content_compressed) ",
+             tool_calls, tool_call_id, raw_json, content_offset, content_compressed, raw_compressed) ",
         );
         query.push_values(chunk.iter().zip(&compressed), |mut row, (node, compressed)| {
             let fields = node.fields();
-            let text = if compressed.is_some() { &None } else { &fields.content_text };
+            let text = if compressed.text.is_some() { &None } else { &fields.content_text };
+            let raw: &[u8] = if compressed.raw.is_some() { &[] } else { &fields.stored_json };
             row.push_bind(&node.id[..])
                 .push_bind(node.parent_id.as_ref().map(|p| &p[..]))
                 .push_bind(node.conversation_id.as_ref().map(|c| &c[..]))
@@ -36,14 +44,21 @@ pub async fn insert_message_nodes(tx: &mut Transaction<'_, MySql>, nodes: &[&Mes
                 .push_bind(&fields.content_parts)
                 .push_bind(&fields.tool_calls)
                 .push_bind(&fields.tool_call_id)
-                .push_bind(&fields.stored_json)
+                .push_bind(raw)
                 .push_bind(fields.content_offset)
-                .push_bind(compressed.as_deref());
+                .push_bind(compressed.text.as_deref())
+                .push_bind(compressed.raw.as_deref());
         });
         query.push(" ON DUPLICATE KEY UPDATE id = id");
         query.build().persistent(false).execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// A node's long text and long raw JSON, deflated (`None`: stored as they are).
+struct Compressed {
+    text: Option<Vec<u8>>,
+    raw: Option<Vec<u8>>,
 }
 
 /// Which of these nodes MySQL holds already.

@@ -126,3 +126,42 @@ async fn a_long_text_is_stored_compressed_in_a_form_mysql_itself_can_uncompress(
     assert!(compressed_len.unwrap() < long.len() as i64 / 4, "{compressed_len:?} bytes for {}", long.len());
     assert_eq!(uncompressed.as_deref(), Some(long.as_bytes()), "MySQL's UNCOMPRESS() gives the text back");
 }
+
+#[sqlx::test(migrations = false)]
+async fn a_long_message_json_is_stored_compressed_in_a_form_mysql_itself_can_uncompress(pool: MySqlPool) {
+    let app = spawn_app(pool.clone()).await;
+    // An assistant message that wrote a whole file through a tool call: its JSON, text cut out, is long.
+    let file = "pub fn add(a: u32, b: u32) -> u32 {\n    a + b\n}\n".repeat(30);
+    let arguments = serde_json::json!({"path": "src/lib.rs", "content": file}).to_string();
+    let body = serde_json::json!({"model": "gpt-4o", "messages": [
+        {"role": "user", "content": "Write the adder"},
+        {"role": "assistant", "content": "Writing it.", "tool_calls": [{"id": "call_1", "type": "function",
+            "function": {"name": "write_file", "arguments": arguments}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "written"},
+    ]})
+    .to_string();
+
+    app.post_json("/v1/chat/completions", &body, None).await;
+
+    let row = app.only_logged_request().await;
+    assert_eq!(row.raw_request, body.as_bytes());
+    // Per node: raw_json, the compressed bytes' length, and what MySQL's UNCOMPRESS() makes of them.
+    type Stored = (Vec<u8>, Option<i64>, Option<Vec<u8>>);
+    let stored: Vec<Stored> = sqlx::query_as(
+        "SELECT raw_json, LENGTH(raw_compressed), UNCOMPRESS(raw_compressed) FROM message_nodes ORDER BY position",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(stored[0].1, None, "a short message's JSON is kept as it is");
+    assert_eq!(stored[2].1, None);
+    let (raw_json, compressed_len, uncompressed) = &stored[1];
+    assert!(raw_json.is_empty());
+    let uncompressed = uncompressed.as_deref().expect("MySQL's UNCOMPRESS() reads it");
+    assert!(compressed_len.unwrap() < uncompressed.len() as i64 / 4, "{compressed_len:?} bytes");
+    // What MySQL gives back is the message with its text cut out, the tool call whole.
+    let text = serde_json::to_string("Writing it.").unwrap();
+    let cut = body.replacen(&text, "", 1);
+    assert!(cut.contains(std::str::from_utf8(uncompressed).unwrap()), "the stored JSON is the message as sent");
+    assert_eq!(row.messages[1].content_text.as_deref(), Some("Writing it."));
+}

@@ -253,7 +253,8 @@ pub async fn fetch_conversation(pool: &MySqlPool, last_message_id: &[u8]) -> Vec
            UNION ALL \
            SELECT n.id, n.parent_id FROM message_nodes n JOIN chain c ON n.id = c.parent_id) \
          SELECT m.position, m.role, m.name, m.content_text, m.content_compressed, m.content_parts, m.tool_calls, \
-         m.tool_call_id, m.raw_json, m.content_offset FROM chain JOIN message_nodes m ON m.id = chain.id ORDER BY m.position",
+         m.tool_call_id, m.raw_json, m.content_offset, m.raw_compressed FROM chain JOIN message_nodes m ON m.id = chain.id \
+         ORDER BY m.position",
     )
     .bind(last_message_id)
     .fetch_all(pool)
@@ -265,7 +266,10 @@ pub async fn fetch_conversation(pool: &MySqlPool, last_message_id: &[u8]) -> Vec
             let content_text = text(row, "content_text").or_else(|| {
                 compressed.map(|c| stored_conversation::decompress_text(&c).expect("a stored text inflates"))
             });
-            let stored: Vec<u8> = row.get("raw_json");
+            let stored: Vec<u8> = match row.get::<Option<Vec<u8>>, _>("raw_compressed") {
+                Some(compressed) => stored_conversation::decompress(&compressed).expect("a stored JSON inflates"),
+                None => row.get("raw_json"),
+            };
             let offset: Option<i32> = row.get("content_offset");
             let raw_json =
                 stored_conversation::message_json(&stored, offset.map(|o| o as usize), content_text.as_deref())
