@@ -9,12 +9,12 @@ use std::collections::HashSet;
 
 use crate::conversation::{MessageNode, NodeId};
 
-// MySQL allows 65,535 placeholders per statement; fourteen columns a row.
-const ROWS_PER_STATEMENT: usize = 5_000;
+// MySQL allows 65,535 placeholders per statement; one id a row.
+const IDS_PER_STATEMENT: usize = 5_000;
 
 #[tracing::instrument(skip_all, fields(nodes = nodes.len()))]
 pub async fn insert_message_nodes(tx: &mut Transaction<'_, MySql>, nodes: &[&MessageNode]) -> sqlx::Result<()> {
-    for chunk in nodes.chunks(ROWS_PER_STATEMENT) {
+    for chunk in super::in_statement_shapes(nodes) {
         // Compressed here, on the log writer's thread, and only for nodes MySQL does not hold yet.
         let compressed: Vec<Compressed> = chunk
             .iter()
@@ -50,7 +50,7 @@ pub async fn insert_message_nodes(tx: &mut Transaction<'_, MySql>, nodes: &[&Mes
                 .push_bind(compressed.raw.as_deref());
         });
         query.push(" ON DUPLICATE KEY UPDATE id = id");
-        query.build().persistent(false).execute(&mut **tx).await?;
+        query.build().execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -64,7 +64,7 @@ struct Compressed {
 /// Which of these nodes MySQL holds already.
 pub async fn stored_ids(tx: &mut Transaction<'_, MySql>, ids: &[NodeId]) -> sqlx::Result<HashSet<NodeId>> {
     let mut stored = HashSet::new();
-    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+    for chunk in ids.chunks(IDS_PER_STATEMENT) {
         let mut query = QueryBuilder::<MySql>::new("SELECT id FROM message_nodes WHERE id IN (");
         let mut list = query.separated(", ");
         for id in chunk {

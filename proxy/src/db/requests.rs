@@ -1,16 +1,13 @@
-//! Inserts into `requests`: one multi-row statement per batch. A plain INSERT, so that a batch
+//! Inserts into `requests`: multi-row statements of a few reused shapes (see `db`). A plain INSERT, so that a batch
 //! holding an id that is already stored fails whole and is retried row by row (see the writer).
 
 use sqlx::{MySql, QueryBuilder, Transaction};
 
 use crate::stored_request::StoredRequest;
 
-// MySQL allows 65,535 placeholders per statement; 34 columns a row.
-const ROWS_PER_STATEMENT: usize = 1_500;
-
 #[tracing::instrument(skip_all, fields(rows = rows.len()))]
 pub async fn insert_request_batch(tx: &mut Transaction<'_, MySql>, rows: &[StoredRequest]) -> sqlx::Result<()> {
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+    for chunk in super::in_statement_shapes(rows) {
         let mut query = QueryBuilder::<MySql>::new(
             "INSERT INTO requests (id, started_at, finished_at, method, endpoint, client_model, upstream_model, \
              is_stream, http_status, outcome, error_type, error_message, latency_us, ttfb_us, prompt_tokens, \
@@ -55,7 +52,7 @@ pub async fn insert_request_batch(tx: &mut Transaction<'_, MySql>, rows: &[Store
                 .push_bind(r.cache_write_tokens)
                 .push_bind(&r.client_key);
         });
-        query.build().persistent(false).execute(&mut **tx).await?;
+        query.build().execute(&mut **tx).await?;
     }
     Ok(())
 }

@@ -6,9 +6,6 @@ use sqlx::{MySql, MySqlPool, QueryBuilder, Transaction};
 
 use crate::search_block::{SearchBlock, FULL_BLOCK_REQUESTS};
 
-// MySQL allows 65,535 placeholders per statement; three columns a row.
-const ROWS_PER_STATEMENT: usize = 10_000;
-
 /// A full block as posting rows; a smaller one as one `search_recent` row.
 #[tracing::instrument(skip_all, fields(requests = block.request_ids.len(), words = block.postings.len()))]
 pub async fn insert_search_block(tx: &mut Transaction<'_, MySql>, block: &SearchBlock) -> sqlx::Result<()> {
@@ -27,12 +24,12 @@ pub async fn insert_search_block(tx: &mut Transaction<'_, MySql>, block: &Search
         .bind(block.request_id_bytes())
         .execute(&mut **tx)
         .await?;
-    for chunk in block.postings.chunks(ROWS_PER_STATEMENT) {
+    for chunk in crate::db::in_statement_shapes(&block.postings) {
         let mut query = QueryBuilder::<MySql>::new("INSERT INTO search_postings (word_hash, block_id, positions) ");
         query.push_values(chunk, |mut row, (word, positions)| {
             row.push_bind(*word).push_bind(&block_id[..]).push_bind(encode_positions(positions));
         });
-        query.build().persistent(false).execute(&mut **tx).await?;
+        query.build().execute(&mut **tx).await?;
     }
     Ok(())
 }
