@@ -2,14 +2,15 @@
 //! reply or first-sent messages hold every word, newest first.
 //!
 //! Recent blocks (small batches not merged yet, a few thousand requests at most) are read whole.
-//! Then, over full blocks, the word that finds the fewest requests leads: its posting rows are read newest block first,
-//! the other words are looked up in the same blocks (a request is in one block, so a word holds it
-//! when that block's row for the word lists its position). The list's other filters are words too:
-//! the writer indexes each request's models, outcome and stream flag (`attribute_hash`), and a time
-//! range is read off the ids (UUIDv7, made as the request started), MySQL deciding only for the
-//! ids within a second of either end. The walk stops at [`MAX_MATCHES`] matches or after [`MAX_EXAMINED`]
-//! requests holding the leading word, so a search costs about the same for a word every request
-//! holds as for a rare one; the total is then a lower bound, and says so.
+//! Then, over full blocks, the word that finds the fewest requests leads: its posting rows are read
+//! newest block first, the other words are looked up in the same blocks (a request is in one block,
+//! so a word holds it when that block's row for the word lists its position). The list's other
+//! filters are words too: the writer indexes each request's models, outcome and stream flag
+//! (`attribute_hash`), and a time range is read off the ids (UUIDv7, made as the request started),
+//! MySQL deciding only for the ids within a second of either end. The walk stops at
+//! [`MAX_MATCHES`] matches or after [`MAX_EXAMINED`] requests holding the leading word, so a search
+//! costs about the same for a word every request holds as for a rare one; the total is then a
+//! lower bound, and says so.
 
 use std::collections::{HashMap, HashSet};
 
@@ -23,8 +24,9 @@ use crate::db::requests::RequestFilter;
 pub const MAX_MATCHES: usize = 10_000;
 /// Requests holding the leading word looked at, at most, when the other words or filters reject most.
 pub const MAX_EXAMINED: usize = 100_000;
-/// Full blocks read in the first round trip (a full block holds 2,000 requests or more, `proxy::search_block::FULL_BLOCK_REQUESTS`); each
-/// round reads twice as many as the one before, up to [`MAX_BLOCKS_PER_READ`].
+/// Full blocks read in the first round trip (a full block holds 2,000 requests or more, the proxy's
+/// `search_block::FULL_BLOCK_REQUESTS`); each round reads twice as many as the one before, up to
+/// [`MAX_BLOCKS_PER_READ`].
 const FIRST_READ_BLOCKS: u64 = 2;
 const MAX_BLOCKS_PER_READ: u64 = 256;
 /// How much older than its block's newest request a request of the block can be, for skipping

@@ -1,5 +1,6 @@
-//! Inserts into `requests`: multi-row statements of a few reused shapes (see `db`). A plain INSERT, so that a batch
-//! holding an id that is already stored fails whole and is retried row by row (see the writer).
+//! Inserts into `requests`: multi-row statements of a few reused shapes (see `db`). A plain INSERT,
+//! so that a batch holding an id that is already stored fails whole and is retried row by row (see
+//! the writer).
 
 use sqlx::{MySql, QueryBuilder, Transaction};
 
