@@ -235,27 +235,29 @@ pub async fn fetch_conversation(pool: &MySqlPool, last_message_id: &[u8]) -> sql
            UNION ALL \
            SELECT n.id, n.parent_id FROM message_nodes n JOIN chain c ON n.id = c.parent_id) \
          SELECT m.position, m.role, m.name, m.content_text, m.content_compressed, m.content_parts, m.tool_calls, \
-         m.tool_call_id, m.raw_json, m.content_offset, m.raw_compressed FROM chain JOIN message_nodes m ON m.id = chain.id ORDER BY m.position",
+         m.tool_call_id, m.raw_json, m.content_offset, m.raw_compressed \
+         FROM chain JOIN message_nodes m ON m.id = chain.id ORDER BY m.position",
     )
     .bind(last_message_id)
     .fetch_all(pool)
     .await?;
     for row in &mut rows {
         if let Some(compressed) = row.content_compressed.take() {
-            row.content_text = stored_conversation::decompress_text(&compressed);
-            if row.content_text.is_none() {
-                tracing::warn!(position = row.position, "a stored message text does not inflate; shown without it");
-            }
+            row.content_text = inflate(&compressed, row.position, "text").and_then(|text| String::from_utf8(text).ok());
         }
         if let Some(compressed) = row.raw_compressed.take() {
-            match stored_conversation::decompress(&compressed) {
-                Some(raw) => row.raw_json = raw,
-                None => tracing::warn!(
-                    position = row.position,
-                    "a stored message's JSON does not inflate; shown without it"
-                ),
-            }
+            row.raw_json = inflate(&compressed, row.position, "JSON").unwrap_or_default();
         }
     }
     Ok(rows)
+}
+
+/// A message's part stored compressed, inflated; `None` (and a warning) when the bytes are damaged:
+/// the message is then shown without that part.
+fn inflate(compressed: &[u8], position: i32, part: &str) -> Option<Vec<u8>> {
+    let inflated = stored_conversation::decompress(compressed);
+    if inflated.is_none() {
+        tracing::warn!(position, part, "a stored message part does not inflate; shown without it");
+    }
+    inflated
 }
