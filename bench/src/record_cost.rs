@@ -1,7 +1,8 @@
-//! What the log writer spends on a record before MySQL sees it: `StoredRequest::from_record` splits
-//! the conversation into nodes, hashes them and assembles the reply; then the messages of the nodes
-//! not stored before are read. No database, no I/O, so the
-//! figure repeats — under `valgrind --tool=callgrind` as an instruction count that does not drift.
+//! What the log pipeline spends on a record before MySQL sees it: the journal appends its frame to
+//! the spool (on the serving runtime's threads: the request path pays it), then the store thread's
+//! `StoredRequest::from_record` splits the conversation into nodes, hashes them and assembles the
+//! reply, and the messages of the nodes not stored before are read. No database, so the figures
+//! repeat — under `valgrind --tool=callgrind` as instruction counts that do not drift.
 //!
 //!   bench record-cost [--records N] [--case stream|agent]
 
@@ -9,6 +10,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use proxy::record::{RequestRecord, ResponseCapture};
+use proxy::spool;
 use proxy::stored_request::StoredRequest;
 use serde_json::json;
 
@@ -31,9 +33,11 @@ pub fn run(records: usize, only: Option<&str>) -> Result<(), String> {
     if let Some(only) = only.filter(|only| !cases.iter().any(|(case, ..)| case == only)) {
         return Err(format!("--case {only:?}: one of stream, agent"));
     }
-    println!("CPU the log writer spends turning one record into rows (StoredRequest::from_record), {records} records:");
+    println!("CPU the log pipeline spends on one record before MySQL, {records} records:");
     for (_, name, make, new_messages) in cases.into_iter().filter(|(case, ..)| only.is_none_or(|only| only == *case)) {
         let batch: Vec<RequestRecord> = (0..records).map(|_| make()).collect();
+        let journal = journal_cost(&batch)?;
+        println!("- {name}: the journal appends it to the spool in {journal:.1} µs");
         let began = Instant::now();
         let mut nodes = 0;
         for record in batch {
@@ -45,9 +49,33 @@ pub fn run(records: usize, only: Option<&str>) -> Result<(), String> {
             nodes += all.len();
         }
         let per_record = began.elapsed().as_secs_f64() * 1e6 / records as f64;
-        println!("- {name}: {per_record:.1} µs per record ({} nodes each)", nodes / records.max(1));
+        println!(
+            "- {name}: the writer turns it into rows (StoredRequest::from_record) in {per_record:.1} µs ({} nodes each)",
+            nodes / records.max(1)
+        );
     }
     Ok(())
+}
+
+/// µs per record for appending the records to a spool in a temporary directory, flushed every
+/// 500 records as the journal does at the default batch size; the file writes included.
+fn journal_cost(records: &[RequestRecord]) -> Result<f64, String> {
+    let dir = std::env::temp_dir().join(format!("tokenslipper-record-cost-{}", std::process::id()));
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let spent = runtime.block_on(async {
+        let (mut appender, _reader) = spool::open(&dir).await?;
+        let began = Instant::now();
+        for chunk in records.chunks(500) {
+            for record in chunk {
+                appender.append(record).await?;
+            }
+            appender.flush().await?;
+        }
+        Ok::<_, std::io::Error>(began.elapsed())
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    let spent = spent.map_err(|e| format!("spool in {}: {e}", dir.display()))?;
+    Ok(spent.as_secs_f64() * 1e6 / records.len().max(1) as f64)
 }
 
 fn streamed_chat() -> RequestRecord {

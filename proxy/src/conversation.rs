@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::request_body::{field, top_level_fields};
+use crate::request_body::{field, top_level_fields, TopLevelField};
 use crate::stored_request::clip;
 use crate::stream_chunk::Text;
 
@@ -96,16 +96,21 @@ pub fn node_id(parent: Option<&NodeId>, raw_json: &[u8]) -> NodeId {
 }
 
 pub fn split(body: &[u8]) -> Conversation {
+    split_fields(body, top_level_fields(body).ok().as_deref())
+}
+
+/// [`split`] with the body's top level already read (`None`: it is not a JSON object).
+pub fn split_fields(body: &[u8], fields: Option<&[TopLevelField<'_>]>) -> Conversation {
     let whole = |body: &[u8]| Conversation {
         nodes: Vec::new(),
         envelope: body.to_vec(),
         messages_offset: None,
         last_user_message_preview: None,
     };
-    let Ok(fields) = top_level_fields(body) else {
+    let Some(fields) = fields else {
         return whole(body);
     };
-    let Some(messages_field) = field(&fields, "messages") else {
+    let Some(messages_field) = field(fields, "messages") else {
         return whole(body);
     };
     let Ok(raw_messages) = serde_json::from_str::<Vec<&RawValue>>(messages_field.value.get()) else {

@@ -82,11 +82,16 @@ pub struct ForwardFields {
 }
 
 pub fn forward_fields(body: &[u8]) -> Result<ForwardFields, BodyError> {
-    let fields = top_level_fields(body)?;
-    let model_field = field(&fields, "model");
+    Ok(forward_fields_of(&top_level_fields(body)?))
+}
+
+/// [`forward_fields`] from a body's top level already read (the log writer reads it once, for
+/// the conversation and for this).
+pub fn forward_fields_of(fields: &[TopLevelField<'_>]) -> ForwardFields {
+    let model_field = field(fields, "model");
     let model = model_field.and_then(|f| serde_json::from_str::<String>(f.value.get()).ok());
-    let stream = field(&fields, "stream").is_some_and(|f| f.value.get() == "true");
-    let options_field = field(&fields, "stream_options");
+    let stream = field(fields, "stream").is_some_and(|f| f.value.get() == "true");
+    let options_field = field(fields, "stream_options");
     let stream_options = options_field
         .and_then(|f| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(f.value.get()).ok());
     let client_asked_for_usage = stream_options
@@ -94,14 +99,14 @@ pub fn forward_fields(body: &[u8]) -> Result<ForwardFields, BodyError> {
         .and_then(|o| o.get("include_usage"))
         .and_then(serde_json::Value::as_bool)
         .unwrap_or(false);
-    Ok(ForwardFields {
+    ForwardFields {
         model_span: model.as_ref().and(model_field.map(|f| f.span.clone())),
         model,
         stream,
         client_asked_for_usage,
         stream_options_span: options_field.map(|f| f.span.clone()),
         stream_options,
-    })
+    }
 }
 
 /// The body to send upstream: `model` replaced by `upstream_model` and, when `ask_for_usage` is set,

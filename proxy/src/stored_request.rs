@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use crate::conversation::{self, Conversation};
 use crate::record::{Outcome, RequestRecord};
 use crate::reply::{self, AssembledReply, Usage};
-use crate::request_body;
+use crate::request_body::{self, TopLevelField};
 use crate::token_estimate;
 
 #[derive(Debug, Clone)]
@@ -64,7 +64,9 @@ pub const USAGE_NONE: &str = "none";
 
 impl StoredRequest {
     pub fn from_record(record: RequestRecord) -> Self {
-        let mut conversation = conversation::split(&record.request_body);
+        // The body's top level is read once, for its conversation and for its forwarded form.
+        let fields = request_body::top_level_fields(&record.request_body).ok();
+        let mut conversation = conversation::split_fields(&record.request_body, fields.as_deref());
         let reply: AssembledReply = reply::assemble(&record.response);
 
         // The proxy's own error wins; otherwise an error the upstream reported, in its body or mid-stream.
@@ -89,7 +91,8 @@ impl StoredRequest {
             None => (Usage::default(), USAGE_NONE),
         };
 
-        let body_sha256 = (!record.request_body.is_empty()).then(|| forwarded_body_sha256(&record));
+        let body_sha256 = (!record.request_body.is_empty()).then(|| forwarded_body_sha256(&record, fields.as_deref()));
+        drop(fields);
         let messages_offset = conversation.messages_offset.and_then(|o| u32::try_from(o).ok());
         if conversation.messages_offset.is_some() && messages_offset.is_none() {
             conversation.envelope = record.request_body.to_vec();
@@ -155,9 +158,9 @@ pub fn clip(mut text: String, max_chars: usize) -> String {
 
 /// SHA-256 of the body exactly as it was forwarded. The rewrite is deterministic, so it is redone
 /// here rather than hashed on the request path.
-fn forwarded_body_sha256(record: &RequestRecord) -> [u8; 32] {
+fn forwarded_body_sha256(record: &RequestRecord, fields: Option<&[TopLevelField<'_>]>) -> [u8; 32] {
     let body = &record.request_body;
-    let forwarded = request_body::forward_fields(body).ok().and_then(|fields| {
+    let forwarded = fields.map(request_body::forward_fields_of).and_then(|fields| {
         let upstream_model = record.upstream_model.as_deref().unwrap_or_default();
         request_body::rewrite(body, &fields, upstream_model, record.usage_requested_by_proxy)
     });
