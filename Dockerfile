@@ -50,8 +50,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates
  && install -d -o tokenslipper /app/spool
 WORKDIR /app
 USER tokenslipper
-# glibc gives each thread that allocates its own arena; under load the servers' worker and blocking
-# threads then hold 10-15 MB more than two arenas need, at no gain in speed (BENCHMARKS.md).
+# glibc gives each thread that allocates its own arena; under load the admin API's worker and
+# blocking threads then hold 10-15 MB more than two arenas need, at no gain in speed (BENCHMARKS.md).
+# The proxy allocates with mimalloc, which does not read it.
 ENV MALLOC_ARENA_MAX=2
 
 FROM runtime AS proxy

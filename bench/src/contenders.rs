@@ -174,7 +174,8 @@ impl Workspace {
     }
 
     /// The reference and TokenSlipper run alike: two malloc arenas, as TokenSlipper's Docker image
-    /// and `scripts/run-local.sh` set (glibc's default of one per thread adds 10–15 MB under load),
+    /// and `scripts/run-local.sh` set (glibc's default of one per thread adds 10–15 MB under load;
+    /// the reference allocates with glibc, TokenSlipper's proxy with mimalloc, which ignores it),
     /// and the runtime's worker threads when `--proxy-threads` asks for a number.
     fn runtime_environment(&self, command: &mut Command) {
         command.env("MALLOC_ARENA_MAX", "2");

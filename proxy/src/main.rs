@@ -3,6 +3,12 @@ use std::io::Write;
 use proxy::config::Config;
 use proxy::startup::Application;
 
+/// mimalloc rather than glibc's malloc: every request allocates and frees its buffers, headers and
+/// record on two worker threads, and glibc's arenas and bins cost a quarter to a third more CPU
+/// per request at the same memory (BENCHMARKS.md, "What each optimisation bought").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     let config = match Config::from_env() {
