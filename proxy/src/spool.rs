@@ -31,6 +31,12 @@ const MAGIC_SHA256: &[u8; 4] = b"TSR1";
 const HEADER_BYTES: usize = 4 + 4 * 3 + 8;
 /// A segment is closed past this size; smaller segments are deleted sooner once written to MySQL.
 const SEGMENT_BYTES: u64 = 64 << 20;
+/// The appender's buffer keeps an allocation up to this size from flush to flush; one grown past
+/// it by a large record is given back.
+const BUFFER_KEEP_BYTES: usize = 8 << 20;
+/// Past this many bytes appended but not written (the disk refuses writes), appends fail, and
+/// the journal counts the records as dropped instead of holding them all in memory.
+const UNWRITTEN_LIMIT_BYTES: usize = 64 << 20;
 const COMMITTED_FILE: &str = "committed";
 
 /// A place in the spool: the segment and the byte offset in it.
@@ -109,6 +115,7 @@ pub struct SpoolAppender {
     file: Option<std::fs::File>,
     /// Frames appended since the last flush; its allocation is kept from flush to flush.
     buffer: Vec<u8>,
+    unwritten_limit: usize,
     position: Position,
 }
 
@@ -120,6 +127,7 @@ impl SpoolAppender {
             dir: dir.to_path_buf(),
             file: Some(file.into_std().await),
             buffer: Vec::with_capacity(1 << 20),
+            unwritten_limit: UNWRITTEN_LIMIT_BYTES,
             position: Position { segment, offset: 0 },
         })
     }
@@ -130,6 +138,9 @@ impl SpoolAppender {
             let lock = self._lock.take();
             *self = SpoolAppender::create(&self.dir, self.position.segment + 1).await?;
             self._lock = lock;
+        }
+        if self.buffer.len() >= self.unwritten_limit {
+            return Err(std::io::Error::other("the spool's earlier records could not be written to disk"));
         }
         self.position.offset += encode_into(record, &mut self.buffer) as u64;
         Ok(())
@@ -163,6 +174,9 @@ impl SpoolAppender {
         .map_err(std::io::Error::other)?;
         self.file = Some(file);
         self.buffer = buffer;
+        if self.buffer.is_empty() && self.buffer.capacity() > BUFFER_KEEP_BYTES {
+            self.buffer = Vec::with_capacity(1 << 20);
+        }
         result.map(|()| self.position)
     }
 
@@ -543,6 +557,26 @@ mod tests {
         encode_into(&record, &mut frame);
         *frame.last_mut().unwrap() ^= 1;
         assert!(read_frame(&mut &frame[..], u64::MAX).unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn while_the_disk_refuses_writes_appends_fail_past_the_limit_and_resume_once_it_takes_them() {
+        let dir = temp_dir();
+        let (mut appender, mut reader) = open(&dir).await.unwrap();
+        let path = segment_path(&dir, appender.position.segment);
+        // A read-only handle on the segment: every write fails, as on a broken disk.
+        appender.file = Some(std::fs::File::open(&path).unwrap());
+        appender.unwritten_limit = 1;
+        appender.append(&sample(1, ResponseCapture::None)).await.unwrap();
+        assert!(appender.flush().await.is_err());
+        assert!(appender.append(&sample(2, ResponseCapture::None)).await.is_err(), "past the limit");
+
+        appender.file = Some(std::fs::OpenOptions::new().append(true).open(&path).unwrap());
+        let end = appender.flush().await.unwrap();
+        let (read, _) = reader.read(reader.position(), end, 100, usize::MAX).await.unwrap();
+        let models: Vec<_> = read.iter().map(|r| r.client_model.clone().unwrap()).collect();
+        assert_eq!(models, ["model-1"], "the buffered record, whole and once");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[tokio::test]
