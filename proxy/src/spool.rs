@@ -31,6 +31,8 @@ const MAGIC_SHA256: &[u8; 4] = b"TSR1";
 const HEADER_BYTES: usize = 4 + 4 * 3 + 8;
 /// A segment is closed past this size; smaller segments are deleted sooner once written to MySQL.
 const SEGMENT_BYTES: u64 = 64 << 20;
+/// The appender's buffer starts with room for this much (a default batch of 1 KB requests).
+const BUFFER_START_BYTES: usize = 1 << 20;
 /// The appender's buffer keeps an allocation up to this size from flush to flush; one grown past
 /// it by a large record is given back.
 const BUFFER_KEEP_BYTES: usize = 8 << 20;
@@ -126,7 +128,7 @@ impl SpoolAppender {
             _lock: None,
             dir: dir.to_path_buf(),
             file: Some(file.into_std().await),
-            buffer: Vec::with_capacity(1 << 20),
+            buffer: Vec::with_capacity(BUFFER_START_BYTES),
             unwritten_limit: UNWRITTEN_LIMIT_BYTES,
             position: Position { segment, offset: 0 },
         })
@@ -175,7 +177,7 @@ impl SpoolAppender {
         self.file = Some(file);
         self.buffer = buffer;
         if self.buffer.is_empty() && self.buffer.capacity() > BUFFER_KEEP_BYTES {
-            self.buffer = Vec::with_capacity(1 << 20);
+            self.buffer = Vec::with_capacity(BUFFER_START_BYTES);
         }
         result.map(|()| self.position)
     }

@@ -92,7 +92,6 @@ impl StoredRequest {
         };
 
         let body_sha256 = (!record.request_body.is_empty()).then(|| forwarded_body_sha256(&record, fields.as_deref()));
-        drop(fields);
         let messages_offset = conversation.messages_offset.and_then(|o| u32::try_from(o).ok());
         if conversation.messages_offset.is_some() && messages_offset.is_none() {
             conversation.envelope = record.request_body.to_vec();
