@@ -71,7 +71,7 @@ impl Workspace {
         command.spawn().map_err(|e| format!("cannot start {name}: {e}"))
     }
 
-    fn own_exe(&self, name: &str) -> Result<PathBuf, String> {
+    pub fn own_exe(&self, name: &str) -> Result<PathBuf, String> {
         let path = self.bin_dir.join(name);
         if path.exists() {
             Ok(path)

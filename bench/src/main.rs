@@ -7,22 +7,21 @@
 //!
 //! The same binary is the mock upstream (`bench mock-upstream --port P`) and the reference proxy
 //! (`bench reference-proxy --port P --upstream URL`), which the harness starts as processes of
-//! their own so that each one's CPU and memory can be read. `bench record-cost` times what the log
-//! writer does with each record before MySQL sees it (run it under callgrind to count instructions).
+//! their own so that each one's CPU and memory can be read; the log writer's benchmark runs in
+//! `bench-log-writer` (src/bin/log_writer.rs), on the proxy's allocator. `bench record-cost` times
+//! what the log writer does with each record before MySQL sees it (run it under callgrind to count
+//! instructions).
 
 mod contenders;
 mod load;
 mod mock_upstream;
 mod options;
-mod process_stats;
 mod record_cost;
 mod reference_proxy;
 mod report;
 mod run;
 mod scenarios;
 mod storage;
-mod wire_shapes;
-mod writer_bench;
 
 use std::net::SocketAddr;
 

@@ -17,7 +17,7 @@ use hyper::{header, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-use crate::wire_shapes;
+use bench::wire_shapes;
 
 type MockBody = BoxBody<Bytes, Infallible>;
 

@@ -14,7 +14,7 @@ use proxy::spool;
 use proxy::stored_request::StoredRequest;
 use serde_json::json;
 
-use crate::wire_shapes;
+use bench::wire_shapes;
 
 /// Words in a streamed reply: one content delta each, plus the role, finish and usage chunks.
 const STREAM_WORDS: usize = 50;

@@ -12,7 +12,10 @@ use crate::mock_upstream::ReplyShape;
 use crate::options::Options;
 use crate::report::{Figure, Report};
 use crate::scenarios::{self, Ledger, Plan};
-use crate::{process_stats, storage, writer_bench};
+use bench::process_stats;
+use bench::writer_bench::WriterRun;
+
+use crate::storage;
 
 pub fn harness(options: Options) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
@@ -196,16 +199,14 @@ async fn log_writer(options: &Options, workspace: &Workspace, server: &MySqlPool
     let (runs, small, large) = if options.quick { (1, 500, 50) } else { (3, 50_000, 5_000) };
     let mut out = String::from("## Log writer into MariaDB (records/s; every record a new conversation)\n\n");
     let traces = recorded_traces(options)?.unwrap_or_default();
-    let prose: std::sync::Arc<str> = writer_bench::prose(&traces).into();
+    let prose_file = workspace.dir.join("writer-prose.txt");
+    std::fs::write(&prose_file, prose(&traces)).map_err(|e| format!("{}: {e}", prose_file.display()))?;
     for (count, body_bytes) in [(small, 1024usize), (large, 50 * 1024)] {
         let (mut rates, mut writer_cpu, mut database_cpu) = (Vec::new(), Vec::new(), Vec::new());
         for n in 0..runs {
             let url = fresh_database(server, &options.mysql, "ts_bench_writer").await?;
             let spool = workspace.dir.join(format!("writer-spool-{body_bytes}-{n}"));
-            let prose = prose.clone();
-            let result = tokio::task::spawn_blocking(move || writer_bench::run(&url, count, body_bytes, spool, &prose))
-                .await
-                .map_err(|e| e.to_string())??;
+            let result = writer_process(workspace, &url, count, body_bytes, &spool, &prose_file).await?;
             rates.push(result.rows as f64 / result.elapsed.as_secs_f64());
             writer_cpu.push(result.writer_cpu.as_secs_f64() * 1e6 / result.rows as f64);
             database_cpu.push(result.database_cpu.as_secs_f64() * 1e6 / result.rows as f64);
@@ -228,6 +229,54 @@ async fn log_writer(options: &Options, workspace: &Workspace, server: &MySqlPool
     }
     out.push('\n');
     Ok(out)
+}
+
+/// Prose for the records' texts: the messages of `conversations` one after the other, or a sentence
+/// over and over when there are none.
+fn prose(conversations: &[storage::Conversation]) -> String {
+    let texts: Vec<&str> =
+        conversations.iter().flat_map(|c| &c.messages).filter_map(|m| m["content"].as_str()).collect();
+    match texts.join("\n") {
+        joined if joined.len() >= 64 * 1024 => joined,
+        _ => "The quick brown fox jumps over the lazy dog. ".repeat(64 * 1024 / 45 + 1),
+    }
+}
+
+/// One writer benchmark run in `bench-log-writer`, a process on the proxy's allocator.
+async fn writer_process(
+    workspace: &Workspace,
+    database_url: &str,
+    count: u64,
+    body_bytes: usize,
+    spool: &std::path::Path,
+    prose_file: &std::path::Path,
+) -> Result<WriterRun, String> {
+    let output = tokio::process::Command::new(workspace.own_exe("bench-log-writer")?)
+        .arg(database_url)
+        .arg(count.to_string())
+        .arg(body_bytes.to_string())
+        .arg(spool)
+        .arg(prose_file)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|e| format!("cannot start bench-log-writer: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("{} ({})", String::from_utf8_lossy(&output.stderr).trim(), output.status));
+    }
+    let line = String::from_utf8_lossy(&output.stdout);
+    let figure = |name: &str| -> Result<u64, String> {
+        line.split_whitespace()
+            .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('=')?.parse().ok())
+            .ok_or_else(|| format!("bench-log-writer printed no {name}: {line:?}"))
+    };
+    Ok(WriterRun {
+        rows: figure("rows")?,
+        elapsed: Duration::from_micros(figure("elapsed_us")?),
+        writer_cpu: Duration::from_micros(figure("writer_cpu_us")?),
+        database_cpu: Duration::from_micros(figure("database_cpu_us")?),
+    })
 }
 
 async fn storage_replay(

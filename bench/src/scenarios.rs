@@ -12,8 +12,8 @@ use sqlx::MySqlPool;
 use crate::contenders::{Contender, Kind};
 use crate::load::{self, FirstBytes, Load, LoadResult, Until};
 use crate::mock_upstream::ReplyShape;
-use crate::process_stats::{self, cpu_time_of as cpu};
 use crate::report::{Figure, Report};
+use bench::process_stats::{self, cpu_time_of as cpu};
 
 pub struct Plan {
     pub rounds: usize,

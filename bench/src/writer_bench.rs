@@ -12,6 +12,7 @@ use proxy::record::{Outcome, RequestRecord, ResponseCapture};
 use sqlx::mysql::MySqlPoolOptions;
 
 use crate::process_stats::{self, cpu_time_of as cpu};
+use crate::wire_shapes;
 
 pub struct WriterRun {
     pub rows: u64,
@@ -66,17 +67,6 @@ pub fn run(
     })
 }
 
-/// Prose for the records' texts: the messages of `conversations` one after the other, or a sentence
-/// over and over when there are none.
-pub fn prose(conversations: &[crate::storage::Conversation]) -> String {
-    let texts: Vec<&str> =
-        conversations.iter().flat_map(|c| &c.messages).filter_map(|m| m["content"].as_str()).collect();
-    match texts.join("\n") {
-        joined if joined.len() >= 64 * 1024 => joined,
-        _ => "The quick brown fox jumps over the lazy dog. ".repeat(64 * 1024 / 45 + 1),
-    }
-}
-
 /// The nearest index at or before `at` where a character of `text` starts (`str::floor_char_boundary`
 /// is newer than the workspace's minimum Rust).
 fn char_start_at_or_before(text: &str, mut at: usize) -> usize {
@@ -110,6 +100,6 @@ fn record(n: u64, body_bytes: usize, prose: &str) -> RequestRecord {
     record.latency = Duration::from_millis(420);
     record.time_to_first_byte = Some(Duration::from_millis(380));
     record.client_ip = Some("127.0.0.1".into());
-    record.response = ResponseCapture::Body(crate::wire_shapes::completion("claude-sonnet-4-5"));
+    record.response = ResponseCapture::Body(wire_shapes::completion("claude-sonnet-4-5"));
     record
 }
