@@ -225,10 +225,30 @@ fn first_role(raw: &[u8]) -> Option<String> {
     role
 }
 
-/// The first 200 characters, on a character boundary, with whitespace runs folded.
+const PREVIEW_CHARS: usize = 200;
+
+/// The first 200 characters, on a character boundary, with whitespace runs folded. It stops at the
+/// 200th character: folding the whole text first took 3 % of the writer's CPU with 1 KB bodies.
 fn preview(text: &str) -> String {
-    let folded: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    folded.chars().take(200).collect()
+    let mut preview = String::new();
+    let mut chars = 0;
+    for word in text.split_whitespace() {
+        if chars > 0 {
+            if chars == PREVIEW_CHARS {
+                break;
+            }
+            preview.push(' ');
+            chars += 1;
+        }
+        for c in word.chars() {
+            if chars == PREVIEW_CHARS {
+                return preview;
+            }
+            preview.push(c);
+            chars += 1;
+        }
+    }
+    preview
 }
 
 #[cfg(test)]
@@ -237,6 +257,25 @@ mod tests {
 
     const TURN_1: &[u8] = br#"{"model":"gpt-4o","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"}],"stream":true}"#;
     const TURN_2: &[u8] = br#"{"model":"gpt-4o","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"},{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"c1","content":[{"type":"text","text":"42"}]}],"stream":true}"#;
+
+    #[test]
+    fn a_preview_is_the_first_200_characters_with_whitespace_folded() {
+        let folded_then_cut =
+            |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(200).collect::<String>();
+        let long_word = "é".repeat(199);
+        for text in [
+            String::new(),
+            "  \n\t ".into(),
+            "  Hi\n\n  there  ".into(),
+            "word ".repeat(100),
+            format!("{long_word} x"),
+            format!("{long_word}  \n xy"),
+            format!("{long_word}z tail"),
+        ] {
+            assert_eq!(preview(&text), folded_then_cut(&text), "{text:?}");
+        }
+        assert_eq!(preview(&"ab ".repeat(100)).chars().count(), 200);
+    }
 
     #[test]
     fn split_and_reassemble_give_back_the_exact_body() {
