@@ -19,6 +19,7 @@ pub mod rollup;
 pub mod routes;
 pub mod search_backfill;
 pub mod search_block;
+pub mod self_wake;
 pub mod spool;
 pub mod sse;
 pub mod startup;

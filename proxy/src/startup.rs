@@ -20,6 +20,7 @@ use crate::config::Config;
 use crate::db;
 use crate::log_writer::{LogSender, LogWriter};
 use crate::routes;
+use crate::self_wake::AbsorbSelfWakes;
 use crate::upstream_client::UpstreamClient;
 
 /// What every handler can reach.
@@ -146,7 +147,7 @@ impl Application {
                 router.clone().call(request.map(axum::body::Body::new))
             });
             let connection = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service).into_owned();
-            let connection = connections.watch(connection);
+            let connection = AbsorbSelfWakes::new(connections.watch(connection));
             tokio::spawn(async move {
                 if let Err(error) = connection.await {
                     tracing::debug!(%error, "connection ended with an error");
