@@ -45,6 +45,10 @@ pub struct LogWriterConfig {
     pub queue_capacity: usize,
     pub batch_max_rows: usize,
     pub batch_max_bytes: usize,
+    /// How long a record may wait in memory before the spool is flushed and the store thread takes
+    /// it. Short, so that the writer's work and MariaDB's arrive as a trickle of small batches
+    /// rather than a burst every 200 ms that delays the requests it lands on (BENCHMARKS.md); under
+    /// load batches still fill to `batch_max_rows` while the store thread is busy.
     pub flush_interval: Duration,
     /// `LOG_REQUESTS=false` records nothing (only `/metrics` counts); for measuring what logging costs.
     pub enabled: bool,
@@ -152,7 +156,7 @@ impl Config {
                 flush_interval: Duration::from_millis(parse_positive(
                     "LOG_FLUSH_INTERVAL_MS",
                     get("LOG_FLUSH_INTERVAL_MS"),
-                    200,
+                    10,
                 )?),
                 enabled: parse_bool("LOG_REQUESTS", get("LOG_REQUESTS"), true)?,
             },
