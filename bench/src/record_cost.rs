@@ -1,8 +1,8 @@
 //! What the log pipeline spends on a record before MySQL sees it: the journal appends its frame to
 //! the spool (on the serving runtime's threads: the request path pays it), then the store thread's
 //! `StoredRequest::from_record` splits the conversation into nodes, hashes them and assembles the
-//! reply, and the messages of the nodes not stored before are read and, when long, deflated. No
-//! database, so the figures repeat — under `valgrind --tool=callgrind` as instruction counts that do not drift.
+//! reply, and the messages of the nodes not stored before are read. No database, so the figures
+//! repeat — under `valgrind --tool=callgrind` as instruction counts that do not drift.
 //!
 //!   bench record-cost [--records N] [--case stream|agent]
 
@@ -44,13 +44,13 @@ pub fn run(records: usize, only: Option<&str>) -> Result<(), String> {
             let row = StoredRequest::from_record(record);
             let all = &row.conversation.nodes;
             for node in &all[all.len().saturating_sub(new_messages)..] {
-                std::hint::black_box(node.compressed());
+                std::hint::black_box(node.fields());
             }
             nodes += all.len();
         }
         let per_record = began.elapsed().as_secs_f64() * 1e6 / records as f64;
         println!(
-            "- {name}: the writer turns it into rows (StoredRequest::from_record; new messages read and deflated) in {per_record:.1} µs ({} nodes each)",
+            "- {name}: the writer turns it into rows (StoredRequest::from_record) in {per_record:.1} µs ({} nodes each)",
             nodes / records.max(1)
         );
     }

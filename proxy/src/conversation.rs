@@ -30,9 +30,6 @@ pub struct MessageNode {
     /// Read from `raw` when first asked for: a turn repeats its whole history, and the log writer
     /// stores only the nodes it has not stored before, so most nodes are never read further.
     fields: OnceLock<NodeFields>,
-    /// Deflated when first asked for, like `fields`: the log writer asks while it turns a batch
-    /// into rows, on a thread of its own, and not in the transaction that inserts them.
-    compressed: OnceLock<CompressedFields>,
 }
 
 /// What is stored of a message besides its place in the conversation.
@@ -49,14 +46,6 @@ pub struct NodeFields {
     pub content_offset: Option<u32>,
 }
 
-/// A node's long text and long raw JSON as `message_nodes` stores them, deflated
-/// (`stored_conversation::compress`); `None`: too short, or no smaller deflated, so stored as they are.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CompressedFields {
-    pub text: Option<Vec<u8>>,
-    pub raw: Option<Vec<u8>>,
-}
-
 impl MessageNode {
     /// The message exactly as the client sent it.
     pub fn raw_json(&self) -> &[u8] {
@@ -66,20 +55,10 @@ impl MessageNode {
     pub fn fields(&self) -> &NodeFields {
         self.fields.get_or_init(|| node_fields(&self.raw))
     }
-
-    pub fn compressed(&self) -> &CompressedFields {
-        self.compressed.get_or_init(|| {
-            let fields = self.fields();
-            CompressedFields {
-                text: fields.content_text.as_deref().and_then(stored_conversation::compress_text),
-                raw: stored_conversation::compress(&fields.stored_json),
-            }
-        })
-    }
 }
 
 /// Nodes are equal when they are the same message at the same place; whether their fields have
-/// been read or deflated yet does not matter.
+/// been read yet does not matter.
 impl PartialEq for MessageNode {
     fn eq(&self, other: &Self) -> bool {
         (self.id, self.parent_id, self.conversation_id, self.position, &self.role, &self.raw)
@@ -157,7 +136,6 @@ pub fn split_fields(body: &[u8], fields: Option<&[TopLevelField<'_>]>) -> Conver
             role,
             raw: raw.to_vec(),
             fields: OnceLock::new(),
-            compressed: OnceLock::new(),
         });
     }
     let last_user_message_preview =

@@ -27,7 +27,6 @@ pub mod stored_request;
 pub mod stream_chunk;
 pub mod telemetry;
 pub mod token_estimate;
-pub mod two_threads;
 pub mod upstream;
 pub mod upstream_client;
 pub mod usage_chunk;

@@ -25,7 +25,6 @@ use crate::search_backfill;
 use crate::search_block::{self, SearchBlock, FULL_BLOCK_REQUESTS};
 use crate::spool::{self, Position, SpoolAppender, SpoolReader};
 use crate::stored_request::StoredRequest;
-use crate::two_threads;
 
 enum Command {
     Record(Box<RequestRecord>),
@@ -408,39 +407,6 @@ struct Store {
 
 const PRICES_MAX_AGE: Duration = Duration::from_secs(60);
 
-/// A batch's records turned into rows, on a blocking thread while the batch before is written.
-/// The messages of the nodes MySQL does not hold yet are read and deflated here, off the store task
-/// and outside its transaction: the first copy of each, the one `insert` writes (turns of one chat
-/// in a batch carry the same nodes); its row sent it, as far as the text search goes. A node stored
-/// meanwhile was read for nothing; one forgotten meanwhile is read when it is inserted. A batch of
-/// [`TWO_THREADS_FROM_BYTES`] or more is shared with a second thread.
-fn rows_of(records: Vec<RequestRecord>, known_nodes: &Mutex<HashSet<NodeId>>) -> Vec<StoredRequest> {
-    let bytes: usize = records.iter().map(|record| record.request_body.len()).sum();
-    let two_threads = bytes >= TWO_THREADS_FROM_BYTES;
-    let mut rows = two_threads::map_on_two_threads(records, two_threads, StoredRequest::from_record);
-    let new_nodes: Vec<(usize, usize)> = {
-        let known = known_nodes.lock().unwrap();
-        let mut seen: HashSet<NodeId> = HashSet::new();
-        rows.iter()
-            .enumerate()
-            .flat_map(|(r, row)| row.conversation.nodes.iter().enumerate().map(move |(n, node)| (r, n, node)))
-            .filter(|(_, _, node)| !known.contains(&node.id) && seen.insert(node.id))
-            .map(|(r, n, _)| (r, n))
-            .collect()
-    };
-    let nodes: Vec<&MessageNode> = new_nodes.iter().map(|&(r, n)| &rows[r].conversation.nodes[n]).collect();
-    two_threads::map_on_two_threads(nodes, two_threads, |node| {
-        node.compressed();
-    });
-    search_block::credit_words(&mut rows, &new_nodes, two_threads);
-    rows
-}
-
-/// Request bytes in a batch from which turning it into rows is shared with a second thread. Under
-/// light load batches are small (a flush interval's worth) and the writer keeps up on one thread;
-/// the second is for a backlog or a busy proxy, where batches fill up to `LOG_BATCH_MAX_ROWS`.
-const TWO_THREADS_FROM_BYTES: usize = 256 * 1024;
-
 impl Store {
     async fn run(
         mut self,
@@ -538,7 +504,32 @@ impl Store {
             match self.reader.read(from, end, self.config.batch_max_rows, self.config.batch_max_bytes).await {
                 Ok((records, next)) => {
                     let known_nodes = self.known_nodes.clone();
-                    let rows = tokio::task::spawn_blocking(move || rows_of(records, &known_nodes));
+                    let rows = tokio::task::spawn_blocking(move || {
+                        let mut rows: Vec<StoredRequest> =
+                            records.into_iter().map(StoredRequest::from_record).collect();
+                        // Read the messages of the nodes MySQL does not hold yet here, off the store
+                        // task: the first copy of each, the one `insert` writes (turns of one chat in
+                        // a batch carry the same nodes); its row sent it, as far as the text search
+                        // goes. A node stored meanwhile was read for nothing; one forgotten meanwhile
+                        // is read when it is inserted.
+                        let new_nodes: Vec<(usize, usize)> = {
+                            let known = known_nodes.lock().unwrap();
+                            let mut seen: HashSet<NodeId> = HashSet::new();
+                            rows.iter()
+                                .enumerate()
+                                .flat_map(|(r, row)| {
+                                    row.conversation.nodes.iter().enumerate().map(move |(n, node)| (r, n, node))
+                                })
+                                .filter(|(_, _, node)| !known.contains(&node.id) && seen.insert(node.id))
+                                .map(|(r, n, _)| (r, n))
+                                .collect()
+                        };
+                        for &(r, n) in &new_nodes {
+                            rows[r].conversation.nodes[n].fields();
+                        }
+                        search_block::credit_words(&mut rows, &new_nodes);
+                        rows
+                    });
                     return Some((rows, next));
                 }
                 Err(error) => {

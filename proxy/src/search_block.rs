@@ -13,44 +13,40 @@ use search_index::{attribute_hash, word_hashes, WordSet};
 
 use crate::conversation::NodeId;
 use crate::stored_request::StoredRequest;
-use crate::two_threads;
 
 /// Fills each row's `search_words` (its reply and attributes) and `sent_message_words` (the words of
 /// each message it may have sent first). `new_nodes` names, as (row, node) indexes, the first copy
 /// in the batch of each message the writer does not know as stored; whether MySQL held it before
 /// is checked when the batch is inserted (see [`SearchBlock::of`]).
-/// Rows are independent here, so with `two_threads` a second thread takes half of them.
-pub fn credit_words(rows: &mut [StoredRequest], new_nodes: &[(usize, usize)], two_threads: bool) {
+pub fn credit_words(rows: &mut [StoredRequest], new_nodes: &[(usize, usize)]) {
     let mut sent: Vec<Vec<usize>> = vec![Vec::new(); rows.len()];
     for &(row, node) in new_nodes {
         sent[row].push(node);
     }
-    let rows: Vec<(&mut StoredRequest, Vec<usize>)> = rows.iter_mut().zip(sent).collect();
-    two_threads::map_on_two_threads(rows, two_threads, |(row, sent)| credit_row(row, sent));
-}
-
-fn credit_row(row: &mut StoredRequest, sent: Vec<usize>) {
     let mut words = WordSet::default();
-    if let Some(reply) = &row.reply_text {
-        word_hashes(reply, &mut words);
+    for (row, sent) in rows.iter_mut().zip(sent) {
+        words.clear();
+        if let Some(reply) = &row.reply_text {
+            word_hashes(reply, &mut words);
+        }
+        words.extend(attribute_words(
+            row.client_model.as_deref(),
+            row.upstream_model.as_deref(),
+            row.outcome,
+            row.is_stream,
+        ));
+        row.search_words = words.iter().copied().collect();
+        row.sent_message_words = sent
+            .into_iter()
+            .map(|n| &row.conversation.nodes[n])
+            .filter(|node| node.conversation_id.is_some())
+            .filter_map(|node| {
+                let mut words = WordSet::default();
+                word_hashes(node.fields().content_text.as_deref()?, &mut words);
+                (!words.is_empty()).then(|| (node.id, words.into_iter().collect()))
+            })
+            .collect();
     }
-    words.extend(attribute_words(
-        row.client_model.as_deref(),
-        row.upstream_model.as_deref(),
-        row.outcome,
-        row.is_stream,
-    ));
-    row.search_words = words.iter().copied().collect();
-    row.sent_message_words = sent
-        .into_iter()
-        .map(|n| &row.conversation.nodes[n])
-        .filter(|node| node.conversation_id.is_some())
-        .filter_map(|node| {
-            let mut words = WordSet::default();
-            word_hashes(node.fields().content_text.as_deref()?, &mut words);
-            (!words.is_empty()).then(|| (node.id, words.into_iter().collect()))
-        })
-        .collect();
 }
 
 /// The attributes a search can filter on, as index words (see `search_index::attribute_hash`); the
@@ -216,10 +212,7 @@ mod tests {
         let mut rows = vec![row(first_turn, "Large"), row(second_turn, "About 1.4 Gb")];
         // As the writer finds them: the second turn's first two messages are the first turn's.
         let new_nodes = vec![(0, 0), (0, 1), (1, 2), (1, 3)];
-        let mut on_two_threads = rows.clone();
-        credit_words(&mut rows, &new_nodes, false);
-        credit_words(&mut on_two_threads, &new_nodes, true);
-        assert_eq!(credited(&on_two_threads, &HashSet::new()), credited(&rows, &HashSet::new()));
+        credit_words(&mut rows, &new_nodes);
         let [first, second]: [HashSet<u64>; 2] = credited(&rows, &HashSet::new()).try_into().unwrap();
         assert!(first.contains(&hash("zebrafish")) && first.contains(&hash("large")));
         assert!(!first.contains(&hash("terse")), "system prompts are not searched");
@@ -246,7 +239,7 @@ mod tests {
             row(r#"[{"role":"user","content":"beta"}]"#, "no"),
         ];
         let new_nodes = vec![(0, 0), (1, 0)];
-        credit_words(&mut rows, &new_nodes, false);
+        credit_words(&mut rows, &new_nodes);
         let block = SearchBlock::of(&rows, &HashSet::new()).unwrap();
         // Made in this order, so the second row is the newer.
         assert_eq!(block.block_id(), rows[1].id);
@@ -266,7 +259,7 @@ mod tests {
     fn merged_blocks_find_what_each_found() {
         let mut rows: Vec<StoredRequest> =
             ["alpha", "beta", "alpha beta", "gamma"].iter().map(|text| row(r#"[]"#, text)).collect();
-        credit_words(&mut rows, &[], false);
+        credit_words(&mut rows, &[]);
         // Blocks in any order, one request in two of them.
         let none = HashSet::new();
         let blocks = [SearchBlock::of(&rows[2..], &none).unwrap(), SearchBlock::of(&rows[..3], &none).unwrap()];

@@ -1,7 +1,7 @@
 //! Inserts into `message_nodes`. A node's id is derived from its content and its parent, so
 //! writing one that already exists is a no-op. A long text goes into `content_compressed` instead of
 //! `content_text`, a long raw JSON into `raw_compressed` instead of `raw_json` (see
-//! `stored_conversation::compress`), deflated before the transaction (`MessageNode::compressed`).
+//! `stored_conversation::compress`).
 
 use sqlx::{MySql, QueryBuilder, Transaction};
 
@@ -15,12 +15,23 @@ const IDS_PER_STATEMENT: usize = 5_000;
 #[tracing::instrument(skip_all, fields(nodes = nodes.len()))]
 pub async fn insert_message_nodes(tx: &mut Transaction<'_, MySql>, nodes: &[&MessageNode]) -> sqlx::Result<()> {
     for chunk in super::in_statement_shapes(nodes) {
+        // Compressed here, on the log writer's thread, and only for nodes MySQL does not hold yet.
+        let compressed: Vec<Compressed> = chunk
+            .iter()
+            .map(|node| {
+                let fields = node.fields();
+                Compressed {
+                    text: fields.content_text.as_deref().and_then(stored_conversation::compress_text),
+                    raw: stored_conversation::compress(&fields.stored_json),
+                }
+            })
+            .collect();
         let mut query = QueryBuilder::<MySql>::new(
             "INSERT INTO message_nodes (id, parent_id, conversation_id, position, role, name, content_text, content_parts, \
              tool_calls, tool_call_id, raw_json, content_offset, content_compressed, raw_compressed) ",
         );
-        query.push_values(chunk, |mut row, node| {
-            let (fields, compressed) = (node.fields(), node.compressed());
+        query.push_values(chunk.iter().zip(&compressed), |mut row, (node, compressed)| {
+            let fields = node.fields();
             let text = if compressed.text.is_some() { &None } else { &fields.content_text };
             let raw: &[u8] = if compressed.raw.is_some() { &[] } else { &fields.stored_json };
             row.push_bind(&node.id[..])
@@ -42,6 +53,12 @@ pub async fn insert_message_nodes(tx: &mut Transaction<'_, MySql>, nodes: &[&Mes
         query.build().execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// A node's long text and long raw JSON, deflated (`None`: stored as they are).
+struct Compressed {
+    text: Option<Vec<u8>>,
+    raw: Option<Vec<u8>>,
 }
 
 /// Which of these nodes MySQL holds already.
