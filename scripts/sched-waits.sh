@@ -11,7 +11,7 @@ trap 'rm -rf "$dir"' EXIT
 perf sched record -o "$dir/sched.data" -- sleep "$seconds" >/dev/null 2>&1
 perf sched timehist -i "$dir/sched.data" 2>/dev/null >"$dir/timehist.txt"
 python3 - "$dir/timehist.txt" "$threshold" "$pattern" <<'EOF'
-import collections, re, sys
+import bisect, collections, re, sys
 
 path, threshold, pattern = sys.argv[1], float(sys.argv[2]), re.compile(sys.argv[3])
 # timehist: time [cpu] task wait-time sch-delay run-time (ms), one line per switch-out.
@@ -24,9 +24,10 @@ for line in open(path).read().splitlines()[3:]:
     except (IndexError, ValueError):
         continue
     switches.append((at, cpu, task, delay, run))
-ran = collections.defaultdict(list)  # per CPU: (start, end, task) in seconds
+ran = collections.defaultdict(list)  # per CPU: (end, start, task) in seconds, in time order
 for at, cpu, task, _, run in switches:
-    ran[cpu].append((at - run / 1000, at, task))
+    ran[cpu].append((at, at - run / 1000, task))
+ends = {cpu: [end for end, _, _ in spans] for cpu, spans in ran.items()}
 held, waits, waited = collections.Counter(), 0, 0.0
 for at, cpu, task, delay, run in switches:
     if delay <= threshold or not pattern.match(task):
@@ -35,7 +36,12 @@ for at, cpu, task, delay, run in switches:
     waited += delay
     started = at - run / 1000
     woken = started - delay / 1000
-    for start, end, other in ran[cpu]:
+    # Only the spans on that CPU that end after the wake-up, up to the one that ran the waiter.
+    spans = ran[cpu]
+    for i in range(bisect.bisect_right(ends[cpu], woken), len(spans)):
+        end, start, other = spans[i]
+        if start >= started:
+            break
         overlap = min(end, started) - max(start, woken)
         if overlap > 0:
             held[re.sub(r'\[.*', '', other)] += overlap * 1000
