@@ -2,7 +2,7 @@
 //! A journal task appends every record to the spool on local disk (see `spool`), handing what it
 //! appended to the operating system at least every flush interval. A store task reads the spool in
 //! order, turns records into rows and writes them to MySQL in multi-row INSERTs, one transaction per
-//! batch, then confirms the spool position. While MySQL is down or slow, records wait in the spool,
+//! batch and two batches in flight, then confirms the spool position. While MySQL is down or slow, records wait in the spool,
 //! across restarts too; nothing is held only in memory for longer than one flush interval.
 
 use std::collections::HashSet;
@@ -16,15 +16,16 @@ use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio::task::JoinHandle;
 
 use crate::config::LogWriterConfig;
-use crate::conversation::{MessageNode, NodeId};
+use crate::conversation::NodeId;
 use crate::db;
 use crate::metrics::Metrics;
 use crate::record::RequestRecord;
-use crate::rollup::HourlyRollup;
-use crate::search_backfill;
-use crate::search_block::{self, SearchBlock, FULL_BLOCK_REQUESTS};
+use crate::search_block::{self, FULL_BLOCK_REQUESTS};
 use crate::spool::{self, Position, SpoolAppender, SpoolReader};
 use crate::stored_request::StoredRequest;
+
+mod batch_writer;
+use batch_writer::BatchWriter;
 
 enum Command {
     Record(Box<RequestRecord>),
@@ -236,16 +237,15 @@ impl LogWriter {
                 // Opened on this runtime, so that its sockets are driven here.
                 let pool = pool_options.connect_lazy_with((*connect_options).clone());
                 let store = Store {
-                    pool,
+                    writer: BatchWriter::new(pool, store_shared.clone()),
                     config,
                     shared: store_shared,
-                    known_nodes: Arc::default(),
                     reader,
                     backlog_end,
-                    was_down: false,
                     prices: PriceBook::default(),
                     prices_loaded: None,
                     recent_search_requests: None,
+                    merging: None,
                 };
                 tokio::select! {
                     () = store.run(flushed_to, flush_requests_rx) => {}
@@ -378,31 +378,30 @@ impl Journal {
     }
 }
 
-/// Consecutive failures of one batch, with the database answering, before its rows are tried alone.
-const POISON_SUSPECT_AFTER: u32 = 3;
-
-/// How many node ids the writer remembers as already stored, to skip re-sending a long history.
-const KNOWN_NODES_CAPACITY: usize = 50_000;
-
 /// Reads the spool in order and writes it to MySQL, retrying until MySQL takes it.
 struct Store {
-    pool: MySqlPool,
+    writer: BatchWriter,
     config: LogWriterConfig,
     shared: Arc<Shared>,
-    /// Shared with the blocking threads that turn records into rows, so that they read only the
-    /// messages of nodes not stored yet (see `prepare`).
-    known_nodes: Arc<Mutex<HashSet<NodeId>>>,
     reader: SpoolReader,
     /// Where the records an earlier process left end (this process appends after it).
     backlog_end: Position,
-    /// Set while MySQL refuses writes, to log the outage and the recovery once each.
-    was_down: bool,
     /// For the cost in `/metrics`; reloaded every [`PRICES_MAX_AGE`].
     prices: PriceBook,
     prices_loaded: Option<Instant>,
     /// Requests in the text search's recent blocks (`None` until read from MySQL): at
     /// `FULL_BLOCK_REQUESTS` they are merged into one block.
     recent_search_requests: Option<usize>,
+    /// The merge of recent search blocks, while one runs.
+    merging: Option<JoinHandle<()>>,
+}
+
+/// A batch being written: the task writing it (answering how many requests went into recent search
+/// blocks), where its records end in the spool and how many there are.
+struct Writing {
+    task: JoinHandle<usize>,
+    next: Position,
+    records: u64,
 }
 
 const PRICES_MAX_AGE: Duration = Duration::from_secs(60);
@@ -423,14 +422,17 @@ impl Store {
             }
             Err(error) => tracing::warn!(%error, "spool: cannot count the records from before this start"),
         }
-        self.migrate_once().await;
+        self.writer.migrate_once().await;
         let mut waiting: Vec<(Position, oneshot::Sender<()>)> = Vec::new();
         loop {
             let end = *flushed.borrow_and_update();
             if self.reader.position() < end {
                 self.store_up_to(end).await;
             }
-            // Answer the flushes whose records MySQL now holds.
+            // Answer the flushes whose records MySQL now holds, with their search blocks merged.
+            if !waiting.is_empty() {
+                self.merged().await;
+            }
             let confirmed = self.reader.position();
             let (done, still): (Vec<_>, Vec<_>) = waiting.drain(..).partition(|(at, _)| *at <= confirmed);
             waiting = still;
@@ -444,6 +446,7 @@ impl Store {
                         // The journal has stopped: store what it left, then stop.
                         let end = *flushed.borrow();
                         self.store_up_to(end).await;
+                        self.merged().await;
                         for (_, reply) in waiting.drain(..) {
                             let _ = reply.send(());
                         }
@@ -455,17 +458,21 @@ impl Store {
                 // at that moment); retry without waiting for a record to write, so that `/health`
                 // and the budget watcher do not wait for traffic.
                 () = tokio::time::sleep(Duration::from_secs(1)), if !self.shared.migrated.load(Ordering::Relaxed) => {
-                    self.migrate_once().await;
+                    self.writer.migrate_once().await;
                 }
             }
         }
     }
 
-    /// Writes the spool from the confirmed position up to `end`, batch by batch. Turning a batch's
-    /// records into rows (parsing, hashing) runs on a blocking thread while the batch before it is
-    /// being written, so that the writer's CPU and MySQL's work overlap.
+    /// Writes the spool from the confirmed position up to `end`, batch by batch, two at a time: a
+    /// batch is written while the one before it still is (see `batch_writer`), and the batch after
+    /// them is read and turned into rows (parsing, hashing) on a blocking thread meanwhile, so that
+    /// the writer's CPU and MySQL's work overlap. Three batches at most are held at once. The spool
+    /// is confirmed in order, each batch once it and every batch before it are stored.
     async fn store_up_to(&mut self, end: Position) {
         let mut from = self.reader.position();
+        let mut writing: Option<Writing> = None;
+        let mut in_flight: Arc<HashSet<NodeId>> = Arc::default();
         let mut prepared = self.prepare(from, end).await;
         while let Some((rows, next)) = prepared.take() {
             let mut batch = match rows.await {
@@ -476,23 +483,42 @@ impl Store {
                 break;
             }
             prepared = self.prepare(next, end).await;
-            let count = batch.len() as u64;
+            let records = batch.len() as u64;
             self.refresh_prices().await;
             for row in &batch {
                 self.shared.metrics.observe_usage(row, &self.prices);
             }
-            self.write(&mut batch).await;
-            if let Err(error) = self.reader.confirm(next).await {
-                // MySQL holds the rows; on a restart they would be offered again and skipped as present.
-                tracing::error!(%error, "spool: cannot record the confirmed position");
+            let earlier = std::mem::replace(&mut in_flight, Arc::new(batch_writer::sent_messages(&batch)));
+            let writer = self.writer.clone();
+            let task = tokio::spawn(async move { writer.write(&mut batch, &earlier).await });
+            if let Some(older) = writing.replace(Writing { task, next, records }) {
+                self.stored(older).await;
             }
-            // Saturating: if the backlog could not be counted, the figure is low, never wrapped.
-            let _ = self
-                .shared
-                .spooled
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| Some(n.saturating_sub(count)));
             from = next;
         }
+        if let Some(last) = writing.take() {
+            self.stored(last).await;
+        }
+    }
+
+    /// Waits until MySQL holds the batch, then confirms its records in the spool.
+    async fn stored(&mut self, writing: Writing) {
+        let in_recent_blocks = match writing.task.await {
+            Ok(requests) => requests,
+            Err(error) => std::panic::resume_unwind(error.into_panic()),
+        };
+        if in_recent_blocks > 0 {
+            self.note_recent_search_block(in_recent_blocks).await;
+        }
+        if let Err(error) = self.reader.confirm(writing.next).await {
+            // MySQL holds the rows; on a restart they would be offered again and skipped as present.
+            tracing::error!(%error, "spool: cannot record the confirmed position");
+        }
+        // Saturating: if the backlog could not be counted, the figure is low, never wrapped.
+        let _ = self
+            .shared
+            .spooled
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| Some(n.saturating_sub(writing.records)));
     }
 
     /// Reads the batch that starts at `from` and starts turning it into rows; `None` at `end`.
@@ -503,7 +529,7 @@ impl Store {
         loop {
             match self.reader.read(from, end, self.config.batch_max_rows, self.config.batch_max_bytes).await {
                 Ok((records, next)) => {
-                    let known_nodes = self.known_nodes.clone();
+                    let known_nodes = self.writer.known_nodes.clone();
                     let rows = tokio::task::spawn_blocking(move || {
                         let mut rows: Vec<StoredRequest> =
                             records.into_iter().map(StoredRequest::from_record).collect();
@@ -547,7 +573,7 @@ impl Store {
         {
             return;
         }
-        match tokio::time::timeout(Duration::from_secs(2), db::prices::load_price_book(&self.pool)).await {
+        match tokio::time::timeout(Duration::from_secs(2), db::prices::load_price_book(&self.writer.pool)).await {
             Ok(Ok(prices)) => self.prices = prices,
             Ok(Err(error)) => tracing::warn!(%error, "cannot read the price table; /metrics keeps the last prices"),
             Err(_) => tracing::warn!("the price table did not load in 2 s; /metrics keeps the last prices"),
@@ -555,148 +581,19 @@ impl Store {
         self.prices_loaded = Some(Instant::now());
     }
 
-    /// Applies migrations if they are not applied yet. Returns whether the schema is ready.
-    async fn migrate_once(&mut self) -> bool {
-        if self.shared.migrated.load(Ordering::Relaxed) {
-            return true;
-        }
-        match settings::apply_migrations(&self.pool, &db::MIGRATOR).await {
-            Ok(()) => {
-                self.shared.migrated.store(true, Ordering::Relaxed);
-                tracing::info!("database migrations applied");
-                tokio::spawn(search_backfill::run(self.pool.clone()));
-                true
-            }
-            Err(error) => {
-                self.note_database_error(&format!("migrations not applied: {error}"));
-                false
-            }
-        }
-    }
-
-    /// Writes the batch, retrying with backoff until the database takes it. A batch that keeps
-    /// failing while the database answers holds a row it will never accept (a value it rejects, a
-    /// row over `max_allowed_packet`): then rows are written one by one and only those are given up.
-    async fn write(&mut self, batch: &mut Vec<StoredRequest>) {
-        if batch.is_empty() {
+    /// Counts a block written to `search_recent`, and starts merging the recent blocks when they
+    /// hold enough requests. The merge runs beside the batches being written, one at a time, and
+    /// holds no lock they wait for (see `merge_recent_blocks`). A failure is logged and retried after
+    /// a later batch: the rows are stored, and a search reads recent blocks too.
+    async fn note_recent_search_block(&mut self, requests: usize) {
+        if self.merging.as_ref().is_some_and(|merge| !merge.is_finished()) {
+            // It changes what there is to count: counted again after it.
+            self.recent_search_requests = None;
             return;
         }
-        let mut backoff = Duration::from_millis(100);
-        let mut failures = 0;
-        loop {
-            if self.migrate_once().await {
-                match self.insert(batch).await {
-                    Ok(()) => {
-                        self.shared.written.fetch_add(batch.len() as u64, Ordering::Relaxed);
-                        *self.shared.database_error.lock().unwrap() = None;
-                        if std::mem::take(&mut self.was_down) {
-                            let spooled = self.shared.spooled.load(Ordering::Relaxed);
-                            tracing::info!(spooled, "log writer: MySQL takes records again; writing the spooled ones");
-                        }
-                        batch.clear();
-                        return;
-                    }
-                    Err(error) => {
-                        if !std::mem::replace(&mut self.was_down, true) {
-                            let spooled = self.shared.spooled.load(Ordering::Relaxed);
-                            tracing::warn!(spooled, "log writer: MySQL does not take records; they wait in the spool");
-                        }
-                        self.note_database_error(&format!("insert failed: {error}"));
-                        failures += 1;
-                        if failures >= POISON_SUSPECT_AFTER && self.database_answers().await {
-                            self.write_one_by_one(std::mem::take(batch)).await;
-                            return;
-                        }
-                    }
-                }
-            }
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(5));
-        }
-    }
-
-    async fn write_one_by_one(&mut self, batch: Vec<StoredRequest>) {
-        for row in batch {
-            let rows = std::slice::from_ref(&row);
-            if let Err(error) = self.insert(rows).await {
-                if self.database_answers().await {
-                    self.shared.rejected.fetch_add(1, Ordering::Relaxed);
-                    tracing::error!(id = %uuid::Uuid::from_bytes(row.id), %error, "the database rejects this record; it is dropped");
-                    continue;
-                }
-                // The database went away meanwhile: back to retrying, this row and the rest with it.
-                let mut rest = vec![row];
-                Box::pin(self.write(&mut rest)).await;
-                continue;
-            }
-            self.shared.written.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    async fn database_answers(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
-    }
-
-    async fn insert(&mut self, batch: &[StoredRequest]) -> sqlx::Result<()> {
-        let mut seen: HashSet<NodeId> = HashSet::new();
-        let new_nodes: Vec<&MessageNode> = {
-            let known = self.known_nodes.lock().unwrap();
-            batch
-                .iter()
-                .flat_map(|row| row.conversation.nodes.iter())
-                .filter(|node| !known.contains(&node.id) && seen.insert(node.id))
-                .collect()
-        };
-        // The messages a request may have sent first, for the text search: those MySQL holds
-        // already were sent by an earlier request (the writer forgot them, or another proxy wrote them).
-        let sent: Vec<NodeId> =
-            batch.iter().flat_map(|row| row.sent_message_words.iter().map(|(node, _)| *node)).collect();
-        let mut tx = self.pool.begin().await?;
-        let stored_before = db::message_nodes::stored_ids(&mut tx, &sent).await?;
-        db::message_nodes::insert_message_nodes(&mut tx, &new_nodes).await?;
-        let (rollup, search_block) = match db::requests::insert_request_batch(&mut tx, batch).await {
-            Ok(()) => (HourlyRollup::of(batch), SearchBlock::of(batch, &stored_before)),
-            // Some rows are stored already: a replay of a batch whose commit was not acknowledged.
-            // Insert the others one by one and count only those.
-            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
-                tx.rollback().await?;
-                tx = self.pool.begin().await?;
-                db::message_nodes::insert_message_nodes(&mut tx, &new_nodes).await?;
-                let mut inserted = Vec::with_capacity(batch.len());
-                for row in batch {
-                    if db::requests::insert_request_if_absent(&mut tx, row).await? {
-                        inserted.push(row);
-                    }
-                }
-                (HourlyRollup::of(inserted.iter().copied()), SearchBlock::of(inserted, &stored_before))
-            }
-            Err(error) => return Err(error),
-        };
-        db::rollups::add_hourly_rollup(&mut tx, &rollup).await?;
-        if let Some(block) = &search_block {
-            db::search_index::insert_search_block(&mut tx, block).await?;
-        }
-        tx.commit().await?;
-        {
-            let mut known = self.known_nodes.lock().unwrap();
-            if known.len() + seen.len() > KNOWN_NODES_CAPACITY {
-                known.clear();
-            }
-            known.extend(seen);
-        }
-        if let Some(block) = search_block.filter(|block| !block.is_full()) {
-            self.note_recent_search_block(block.request_ids.len()).await;
-        }
-        Ok(())
-    }
-
-    /// Counts a block written to `search_recent`, and merges the recent blocks when they hold enough
-    /// requests. A failure here is logged and retried after the next batch: the rows are stored,
-    /// and a search reads recent blocks too.
-    async fn note_recent_search_block(&mut self, requests: usize) {
         let recent = match self.recent_search_requests {
             Some(recent) => recent + requests,
-            None => match db::search_index::recent_requests(&self.pool).await {
+            None => match db::search_index::recent_requests(&self.writer.pool).await {
                 Ok(recent) => recent,
                 Err(error) => {
                     tracing::warn!(%error, "cannot count the text search's recent blocks");
@@ -708,21 +605,23 @@ impl Store {
         if recent < FULL_BLOCK_REQUESTS {
             return;
         }
-        match db::search_index::merge_recent_blocks(&self.pool).await {
-            Ok(merged) => {
-                tracing::debug!(merged, "text search: recent blocks merged");
-                // Another proxy may have merged them, or added its own: count again next time.
-                self.recent_search_requests = None;
+        let pool = self.writer.pool.clone();
+        self.merging = Some(tokio::spawn(async move {
+            match db::search_index::merge_recent_blocks(&pool).await {
+                Ok(merged) => tracing::debug!(merged, "text search: recent blocks merged"),
+                Err(error) => tracing::warn!(%error, "cannot merge the text search's recent blocks; retrying later"),
             }
-            Err(error) => tracing::warn!(%error, "cannot merge the text search's recent blocks; retrying later"),
-        }
+        }));
+        // Another proxy may have merged them, or added its own: count again next time.
+        self.recent_search_requests = None;
     }
 
-    fn note_database_error(&self, message: &str) {
-        let mut last = self.shared.database_error.lock().unwrap();
-        if last.as_deref() != Some(message) {
-            tracing::warn!(error = message, "log writer cannot reach the database; will retry");
+    /// Waits for the merge of recent search blocks, if one is running.
+    async fn merged(&mut self) {
+        if let Some(merge) = self.merging.take() {
+            if let Err(error) = merge.await {
+                std::panic::resume_unwind(error.into_panic());
+            }
         }
-        *last = Some(message.to_string());
     }
 }

@@ -2,7 +2,7 @@
 //! transaction, so the index covers exactly the rows MySQL holds, and the merge of recent blocks.
 
 use search_index::{decode_block_postings, encode_block_postings, encode_positions};
-use sqlx::{MySql, MySqlPool, QueryBuilder, Transaction};
+use sqlx::{Acquire, MySql, MySqlPool, QueryBuilder, Transaction};
 
 use crate::search_block::{SearchBlock, FULL_BLOCK_REQUESTS};
 
@@ -45,10 +45,15 @@ pub async fn recent_requests(pool: &MySqlPool) -> sqlx::Result<usize> {
 
 /// Merges the recent blocks into one full block once they hold [`FULL_BLOCK_REQUESTS`] requests.
 /// Returns how many requests it moved. Two writers merging at once: the second waits for the
-/// first's rows and finds none left.
+/// first's rows and finds none left. At READ COMMITTED the merge locks only the rows it reads, not
+/// the gaps beside them, so that the log writer's batches add recent blocks meanwhile instead of
+/// waiting for it; those are merged next time.
 #[tracing::instrument(skip_all)]
 pub async fn merge_recent_blocks(pool: &MySqlPool) -> sqlx::Result<usize> {
-    let mut tx = pool.begin().await?;
+    let mut connection = pool.acquire().await?;
+    // Applies to the connection's next transaction only.
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED").execute(&mut *connection).await?;
+    let mut tx = connection.begin().await?;
     let rows: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)> =
         sqlx::query_as("SELECT block_id, request_ids, postings FROM search_recent ORDER BY block_id FOR UPDATE")
             .fetch_all(&mut *tx)

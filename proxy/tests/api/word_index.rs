@@ -94,6 +94,17 @@ async fn index_contents(pool: &MySqlPool) -> BTreeMap<Vec<u8>, BTreeSet<u64>> {
     contents
 }
 
+/// The record of a call to `gpt-4o` with these messages, answered with `reply`.
+fn chat_turn(messages: &[Value], reply: &str) -> proxy::record::RequestRecord {
+    let mut record = proxy::record::RequestRecord::new("POST", "/v1/chat/completions");
+    record.http_status = 200;
+    record.client_model = Some("gpt-4o".into());
+    record.request_body = serde_json::to_vec(&json!({"model": "gpt-4o", "messages": messages})).unwrap().into();
+    let answer = json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": reply}}]});
+    record.response = proxy::record::ResponseCapture::Body(serde_json::to_vec(&answer).unwrap().into());
+    record
+}
+
 #[sqlx::test(migrations = false)]
 async fn requests_logged_before_the_index_existed_are_indexed_as_the_writer_would_have(pool: MySqlPool) {
     let app = spawn_app(pool.clone()).await;
@@ -103,18 +114,8 @@ async fn requests_logged_before_the_index_existed_are_indexed_as_the_writer_woul
     for turn in 0..6 {
         for (c, chat) in chats.iter_mut().enumerate() {
             chat.push(json!({"role": "user", "content": format!("chat{c} question{turn} about lifetimes")}));
-            let mut record = proxy::record::RequestRecord::new("POST", "/v1/chat/completions");
-            record.http_status = 200;
-            record.client_model = Some("gpt-4o".into());
-            record.request_body = serde_json::to_vec(&json!({"model": "gpt-4o", "messages": chat})).unwrap().into();
             let reply = format!("chat{c} answer{turn} borrowck");
-            record.response = proxy::record::ResponseCapture::Body(
-                serde_json::to_vec(
-                    &json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": reply}}]}),
-                )
-                .unwrap()
-                .into(),
-            );
+            let record = chat_turn(chat, &reply);
             chat.push(json!({"role": "assistant", "content": reply}));
             app.log.submit(record);
         }
@@ -153,4 +154,47 @@ async fn requests_logged_before_the_index_existed_are_indexed_as_the_writer_woul
     assert_eq!(left, 0, "done: the progress row is gone");
     assert_eq!(proxy::search_backfill::index_next_chunk(&pool).await.unwrap(), None);
     search_blocks_hold_each_stored_request_once(&pool).await;
+}
+
+/// One batch per record, a chat's turns one after the other: each batch is written while the one
+/// before it, which carries the same messages, is still in its transaction (the writer has two in
+/// flight). Every turn is stored whole, once; the rollups count each once; and a user message's
+/// words find only the turn that sent it, not the next one, which saw it before MySQL held it.
+#[sqlx::test(migrations = false)]
+async fn turns_written_while_the_batch_before_them_is_in_flight_are_stored_and_credited_once(pool: MySqlPool) {
+    let app = crate::helpers::spawn_app_with(pool.clone(), &[("LOG_BATCH_MAX_ROWS", "1")]).await;
+    let system = json!({"role": "system", "content": "You review pull requests."});
+    let mut turns: Vec<(Vec<u8>, String)> = Vec::new();
+    for chat in 0..3 {
+        let mut messages = vec![system.clone()];
+        for turn in 0..15 {
+            let asked = format!("chat{chat}turn{turn}question");
+            messages.push(json!({"role": "user", "content": format!("{asked} about the diff")}));
+            let reply = format!("reply {chat} {turn}");
+            let record = chat_turn(&messages, &reply);
+            messages.push(json!({"role": "assistant", "content": reply}));
+            turns.push((record.id.as_bytes().to_vec(), asked));
+            app.log.submit(record);
+        }
+    }
+    let logged = app.logged_requests().await;
+
+    assert_eq!(logged.len(), 45);
+    for request in &logged {
+        let turn = turns.iter().position(|(id, _)| *id == request.id).unwrap() % 15;
+        assert_eq!(request.messages.len(), 2 + 2 * turn, "the whole conversation of turn {turn}");
+    }
+    let status = app.log.status();
+    assert_eq!((status.written, status.rejected_by_database), (45, 0));
+    assert_eq!(status.last_database_error, None, "no batch failed (a deadlock would)");
+    crate::log_pipeline::rollups_match_rows(&pool).await;
+    assert_eq!(search_blocks_hold_each_stored_request_once(&pool).await, 45);
+    let index = index_contents(&pool).await;
+    for (id, asked) in &turns {
+        let mut word = std::collections::HashSet::new();
+        search_index::word_hashes(asked, &mut word);
+        let word = word.into_iter().next().unwrap();
+        let found: Vec<&Vec<u8>> = index.iter().filter(|(_, words)| words.contains(&word)).map(|(id, _)| id).collect();
+        assert_eq!(found, [id], "{asked} finds the turn that asked it, only");
+    }
 }
