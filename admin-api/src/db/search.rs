@@ -29,10 +29,12 @@ pub const MAX_EXAMINED: usize = 100_000;
 /// [`MAX_BLOCKS_PER_READ`].
 const FIRST_READ_BLOCKS: u64 = 2;
 const MAX_BLOCKS_PER_READ: u64 = 256;
-/// How much older than its block's newest request a request of the block can be, for skipping
-/// blocks a range's end rules out: a batch holds what finished within a few seconds, and a request
-/// runs at most for the upstream's idle timeout per byte. A batch that mixes requests spooled
-/// during a long MySQL outage with new ones can break this; a search with an end may then miss them.
+/// How much older than the newest request of the block before it a request of a block can be, for
+/// skipping blocks a range's end rules out: blocks hold requests in the order they finished, and a
+/// request runs at most for the upstream's idle timeout per byte. (A block's own newest request says
+/// nothing about its oldest: merged from small batches at a request a minute, a block of 2,000
+/// spans 33 hours.) A batch that mixes requests spooled during a long MySQL outage with new ones
+/// can break this; a search with an end may then miss them.
 const BLOCK_SPAN: TimeDelta = TimeDelta::hours(1);
 /// Request ids are made a few microseconds before `started_at`: bounds on ids allow this much.
 const ID_CLOCK_SLACK: TimeDelta = TimeDelta::seconds(1);
@@ -88,13 +90,16 @@ pub async fn find(pool: &MySqlPool, words: &[u64], filter: &RequestFilter) -> sq
     spread.sort_unstable();
     let (weight, leader) = spread[0];
     let others: Vec<u64> = spread[1..].iter().map(|&(_, word)| word).collect();
-    let mut before = filter.to.map(|to| id_floor(to + BLOCK_SPAN));
     let mut examined = 0usize;
     let mut read_size = FIRST_READ_BLOCKS;
     if weight == 0 {
         // A word no full block holds: only recent blocks can match.
         return Ok(all_found(matches));
     }
+    let mut before = match filter.to {
+        Some(to) => walk_start(pool, to).await?,
+        None => None,
+    };
     loop {
         let rows = leader_blocks(pool, leader, before, read_size).await?;
         let exhausted = (rows.len() as u64) < read_size;
@@ -134,6 +139,24 @@ pub async fn find(pool: &MySqlPool, words: &[u64], filter: &RequestFilter) -> sq
         before = Some(last.try_into().expect("16-byte block id"));
     }
     Ok(all_found(matches))
+}
+
+/// Where the walk over full blocks starts for a range that ends at `to`: below this id (`None`: at
+/// the newest block). The first block whose id is [`BLOCK_SPAN`] or more after `to` is the last that
+/// can hold a request started by `to`: every later block's requests finished after that block's
+/// newest request, which started `BLOCK_SPAN` after `to`, so they started after `to`.
+async fn walk_start(pool: &MySqlPool, to: DateTime<Utc>) -> sqlx::Result<Option<[u8; 16]>> {
+    let last_needed: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT MIN(block_id) FROM search_blocks WHERE block_id >= ?")
+            .bind(id_floor(to + BLOCK_SPAN).to_vec())
+            .fetch_one(pool)
+            .await?;
+    Ok(last_needed.and_then(|id| <[u8; 16]>::try_from(id).ok()).and_then(id_after))
+}
+
+/// The id right after `id` in byte order (`None` after the last).
+fn id_after(id: [u8; 16]) -> Option<[u8; 16]> {
+    u128::from_be_bytes(id).checked_add(1).map(u128::to_be_bytes)
 }
 
 /// The hits newest first, without repeats, at most [`MAX_MATCHES`]: complete when every block that
@@ -284,6 +307,16 @@ mod tests {
         let id = *uuid::Uuid::new_v7(ts).as_bytes();
         assert!(id_floor(at) <= id);
         assert!(id_floor(at + TimeDelta::milliseconds(1)) > id);
+    }
+
+    #[test]
+    fn the_id_after_another_carries_into_the_bytes_before_and_ends_after_the_last() {
+        let mut id = [0u8; 16];
+        id[15] = 0xff;
+        let mut next = [0u8; 16];
+        next[14] = 1;
+        assert_eq!(id_after(id), Some(next));
+        assert_eq!(id_after([0xff; 16]), None);
     }
 
     #[test]

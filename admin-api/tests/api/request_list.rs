@@ -254,6 +254,26 @@ async fn a_search_lists_at_most_the_newest_ten_thousand_matches_and_says_more_ex
     }
 }
 
+/// At a request a minute, a full block of the word index (2,000 requests merged from small
+/// batches) spans 33 hours: a search whose range ends in its oldest hours must still read it.
+#[sqlx::test(migrations = false)]
+async fn a_search_whose_range_ends_early_in_a_block_spanning_many_hours_finds_its_requests(pool: MySqlPool) {
+    let seeds: Vec<Seed> =
+        (0..2_100).map(|i| Seed::new(at("2026-05-06T00:00:00Z") + TimeDelta::minutes(i), "gpt-4o")).collect();
+    crate::helpers::write_records_in_batches(&pool, seeds.iter().map(Seed::record).collect(), 20).await;
+    let full_blocks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM search_blocks").fetch_one(&pool).await.unwrap();
+    assert_eq!(full_blocks, 1, "the first 2,000 requests merged into one block");
+    let admin = spawn_admin(pool.clone()).await;
+
+    let filter = json!({"search": "kenobi", "range": {"from": "2026-05-06T02:00:00Z", "to": "2026-05-06T03:00:00Z"}});
+    let found = admin.data(COUNTED_PAGE, json!({"page": 1, "filter": filter})).await;
+
+    let expected = sql_ids(&pool, "started_at >= '2026-05-06 02:00:00' AND started_at < '2026-05-06 03:00:00'").await;
+    assert_eq!(expected.len(), 60);
+    assert_eq!(ids(&found), expected);
+    assert_eq!(found["requests"]["totalCount"], 60);
+}
+
 #[sqlx::test(migrations = false)]
 async fn walking_every_page_across_many_hours_gives_each_request_once_in_order(pool: MySqlPool) {
     let seeds: Vec<Seed> = (0..150)
