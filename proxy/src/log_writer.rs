@@ -25,7 +25,7 @@ use crate::spool::{self, Position, SpoolAppender, SpoolReader};
 use crate::stored_request::StoredRequest;
 
 mod batch_writer;
-use batch_writer::BatchWriter;
+use batch_writer::{BatchWriter, InOrder};
 
 enum Command {
     Record(Box<RequestRecord>),
@@ -473,6 +473,7 @@ impl Store {
         let mut from = self.reader.position();
         let mut writing: Option<Writing> = None;
         let mut in_flight: Arc<HashSet<NodeId>> = Arc::default();
+        let mut in_flight_read: Option<oneshot::Receiver<()>> = None;
         let mut prepared = self.prepare(from, end).await;
         while let Some((rows, next)) = prepared.take() {
             let mut batch = match rows.await {
@@ -488,9 +489,11 @@ impl Store {
             for row in &batch {
                 self.shared.metrics.observe_usage(row, &self.prices);
             }
-            let earlier = std::mem::replace(&mut in_flight, Arc::new(batch_writer::sent_messages(&batch)));
+            let earlier_sent = std::mem::replace(&mut in_flight, Arc::new(batch_writer::sent_messages(&batch)));
+            let (read, next_may_start) = oneshot::channel();
+            let mut order = InOrder::new(&batch, earlier_sent, in_flight_read.replace(next_may_start), read);
             let writer = self.writer.clone();
-            let task = tokio::spawn(async move { writer.write(&mut batch, &earlier).await });
+            let task = tokio::spawn(async move { writer.write(&mut batch, &mut order).await });
             if let Some(older) = writing.replace(Writing { task, next, records }) {
                 self.stored(older).await;
             }

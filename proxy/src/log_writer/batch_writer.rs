@@ -7,6 +7,11 @@
 //! same order — message nodes in id order, the hourly rollups in key order (after the nodes) — and
 //! their request rows and search blocks have keys of their own. A batch that inserts a node the other
 //! is inserting waits for that one's commit.
+//!
+//! The text search credits a message to the first request that sent it, by asking MySQL which of a
+//! batch's messages it held already. So a batch starts its transaction only once the batch before
+//! it has asked (a later batch cannot have stored its messages by then), keeps that answer across
+//! retries, and counts the messages the batch before it sent as held (it may not have committed).
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::MySqlPool;
+use tokio::sync::oneshot;
 
 use super::Shared;
 use crate::conversation::{MessageNode, NodeId};
@@ -28,6 +34,37 @@ const POISON_SUSPECT_AFTER: u32 = 3;
 
 /// How many node ids the writer remembers as already stored, to skip re-sending a long history.
 const KNOWN_NODES_CAPACITY: usize = 50_000;
+
+/// A batch's place among the batches in flight (see the module's comment).
+pub(super) struct InOrder {
+    /// The messages the batch before this one sent first: MySQL may not hold them yet.
+    earlier_sent: Arc<HashSet<NodeId>>,
+    /// Answered (or dropped) once the batch before this one has read which messages MySQL held.
+    earlier_read: Option<oneshot::Receiver<()>>,
+    /// Answered once this batch has.
+    read: Option<oneshot::Sender<()>>,
+    /// The messages this batch's requests may have sent first, not counting `earlier_sent`.
+    sent: Vec<NodeId>,
+    /// Which of them were stored before this batch, with `earlier_sent`: read in its first
+    /// transaction and kept for retries.
+    stored_before: Option<HashSet<NodeId>>,
+}
+
+impl InOrder {
+    pub(super) fn new(
+        batch: &[StoredRequest],
+        earlier_sent: Arc<HashSet<NodeId>>,
+        earlier_read: Option<oneshot::Receiver<()>>,
+        read: oneshot::Sender<()>,
+    ) -> Self {
+        let sent = batch
+            .iter()
+            .flat_map(|row| row.sent_message_words.iter().map(|(node, _)| *node))
+            .filter(|node| !earlier_sent.contains(node))
+            .collect();
+        InOrder { earlier_sent, earlier_read, read: Some(read), sent, stored_before: None }
+    }
+}
 
 /// What writing a batch needs. Cheap to clone: each batch in flight has a copy.
 #[derive(Clone)]
@@ -70,10 +107,11 @@ impl BatchWriter {
     /// Writes the batch, retrying with backoff until the database takes it. A batch that keeps
     /// failing while the database answers holds a row it will never accept (a value it rejects, a
     /// row over `max_allowed_packet`): then rows are written one by one and only those are given up.
-    /// `in_flight` are the messages the batch written before this one sent, which MySQL may not hold
-    /// yet: to the text search they are sent already. Returns how many requests went into the text
-    /// search's recent blocks.
-    pub(super) async fn write(&self, batch: &mut Vec<StoredRequest>, in_flight: &HashSet<NodeId>) -> usize {
+    /// Returns how many requests went into the text search's recent blocks.
+    pub(super) async fn write(&self, batch: &mut Vec<StoredRequest>, order: &mut InOrder) -> usize {
+        if let Some(earlier_read) = order.earlier_read.take() {
+            let _ = earlier_read.await;
+        }
         if batch.is_empty() {
             return 0;
         }
@@ -81,7 +119,7 @@ impl BatchWriter {
         let mut failures = 0;
         loop {
             if self.migrate_once().await {
-                match self.insert(batch, in_flight).await {
+                match self.insert(batch, order).await {
                     Ok(recent) => {
                         self.shared.written.fetch_add(batch.len() as u64, Ordering::Relaxed);
                         *self.shared.database_error.lock().unwrap() = None;
@@ -100,7 +138,7 @@ impl BatchWriter {
                         self.note_database_error(&format!("insert failed: {error}"));
                         failures += 1;
                         if failures >= POISON_SUSPECT_AFTER && self.database_answers().await {
-                            return self.write_one_by_one(std::mem::take(batch), in_flight).await;
+                            return self.write_one_by_one(std::mem::take(batch), order).await;
                         }
                     }
                 }
@@ -110,11 +148,11 @@ impl BatchWriter {
         }
     }
 
-    async fn write_one_by_one(&self, batch: Vec<StoredRequest>, in_flight: &HashSet<NodeId>) -> usize {
+    async fn write_one_by_one(&self, batch: Vec<StoredRequest>, order: &mut InOrder) -> usize {
         let mut recent = 0;
         for row in batch {
             let rows = std::slice::from_ref(&row);
-            match self.insert(rows, in_flight).await {
+            match self.insert(rows, order).await {
                 Ok(in_recent) => {
                     self.shared.written.fetch_add(1, Ordering::Relaxed);
                     recent += in_recent;
@@ -124,7 +162,7 @@ impl BatchWriter {
                     tracing::error!(id = %uuid::Uuid::from_bytes(row.id), %error, "the database rejects this record; it is dropped");
                 }
                 // The database went away meanwhile: back to retrying, this row with it.
-                Err(_) => recent += Box::pin(self.write(&mut vec![row], in_flight)).await,
+                Err(_) => recent += Box::pin(self.write(&mut vec![row], order)).await,
             }
         }
         recent
@@ -136,7 +174,7 @@ impl BatchWriter {
 
     /// One transaction: the batch's new message nodes, its rows, their hourly rollups and their
     /// search block. Returns how many requests went into a recent search block.
-    async fn insert(&self, batch: &[StoredRequest], in_flight: &HashSet<NodeId>) -> sqlx::Result<usize> {
+    async fn insert(&self, batch: &[StoredRequest], order: &mut InOrder) -> sqlx::Result<usize> {
         let mut seen: HashSet<NodeId> = HashSet::new();
         let mut new_nodes: Vec<&MessageNode> = {
             let known = self.known_nodes.lock().unwrap();
@@ -148,20 +186,22 @@ impl BatchWriter {
         };
         // The lock order both batches in flight keep (see the module's comment).
         new_nodes.sort_unstable_by_key(|node| node.id);
+        let mut tx = self.pool.begin().await?;
         // The messages a request may have sent first, for the text search: those MySQL holds
         // already were sent by an earlier request (the writer forgot them, or another proxy wrote
         // them), as were those the batch in flight before this one sent.
-        let sent: Vec<NodeId> = batch
-            .iter()
-            .flat_map(|row| row.sent_message_words.iter().map(|(node, _)| *node))
-            .filter(|node| !in_flight.contains(node))
-            .collect();
-        let mut tx = self.pool.begin().await?;
-        let mut stored_before = db::message_nodes::stored_ids(&mut tx, &sent).await?;
-        stored_before.extend(in_flight.iter().copied());
+        if order.stored_before.is_none() {
+            let mut stored_before = db::message_nodes::stored_ids(&mut tx, &order.sent).await?;
+            stored_before.extend(order.earlier_sent.iter().copied());
+            order.stored_before = Some(stored_before);
+            if let Some(read) = order.read.take() {
+                let _ = read.send(());
+            }
+        }
+        let stored_before = order.stored_before.as_ref().expect("read above");
         db::message_nodes::insert_message_nodes(&mut tx, &new_nodes).await?;
         let (rollup, search_block) = match db::requests::insert_request_batch(&mut tx, batch).await {
-            Ok(()) => (HourlyRollup::of(batch), SearchBlock::of(batch, &stored_before)),
+            Ok(()) => (HourlyRollup::of(batch), SearchBlock::of(batch, stored_before)),
             // Some rows are stored already: a replay of a batch whose commit was not acknowledged.
             // Insert the others one by one and count only those.
             Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
@@ -174,7 +214,7 @@ impl BatchWriter {
                         inserted.push(row);
                     }
                 }
-                (HourlyRollup::of(inserted.iter().copied()), SearchBlock::of(inserted, &stored_before))
+                (HourlyRollup::of(inserted.iter().copied()), SearchBlock::of(inserted, stored_before))
             }
             Err(error) => return Err(error),
         };
@@ -202,7 +242,7 @@ impl BatchWriter {
     }
 }
 
-/// The messages `batch` sends first: the `in_flight` of the batch written after it.
+/// The messages `batch` sends first: the `earlier_sent` of the batch written after it.
 pub(super) fn sent_messages(batch: &[StoredRequest]) -> HashSet<NodeId> {
     batch.iter().flat_map(|row| row.sent_message_words.iter().map(|(node, _)| *node)).collect()
 }
