@@ -2,8 +2,9 @@
 //! A journal task appends every record to the spool on local disk (see `spool`), handing what it
 //! appended to the operating system at least every flush interval. A store task reads the spool in
 //! order, turns records into rows and writes them to MySQL in multi-row INSERTs, one transaction per
-//! batch and two batches in flight, then confirms the spool position. While MySQL is down or slow, records wait in the spool,
-//! across restarts too; nothing is held only in memory for longer than one flush interval.
+//! batch and two batches in flight, then confirms the spool position. While MySQL is down or slow,
+//! records wait in the spool, across restarts too; nothing is held only in memory for longer than one
+//! flush interval.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -25,7 +26,7 @@ use crate::spool::{self, Position, SpoolAppender, SpoolReader};
 use crate::stored_request::StoredRequest;
 
 mod batch_writer;
-use batch_writer::{BatchWriter, InOrder};
+use batch_writer::{BatchWriter, Succession};
 
 enum Command {
     Record(Box<RequestRecord>),
@@ -472,8 +473,7 @@ impl Store {
     async fn store_up_to(&mut self, end: Position) {
         let mut from = self.reader.position();
         let mut writing: Option<Writing> = None;
-        let mut in_flight: Arc<HashSet<NodeId>> = Arc::default();
-        let mut in_flight_read: Option<oneshot::Receiver<()>> = None;
+        let mut succession = Succession::default();
         let mut prepared = self.prepare(from, end).await;
         while let Some((rows, next)) = prepared.take() {
             let mut batch = match rows.await {
@@ -489,9 +489,7 @@ impl Store {
             for row in &batch {
                 self.shared.metrics.observe_usage(row, &self.prices);
             }
-            let earlier_sent = std::mem::replace(&mut in_flight, Arc::new(batch_writer::sent_messages(&batch)));
-            let (read, next_may_start) = oneshot::channel();
-            let mut order = InOrder::new(&batch, earlier_sent, in_flight_read.replace(next_may_start), read);
+            let mut order = succession.next(&batch);
             let writer = self.writer.clone();
             let task = tokio::spawn(async move { writer.write(&mut batch, &mut order).await });
             if let Some(older) = writing.replace(Writing { task, next, records }) {

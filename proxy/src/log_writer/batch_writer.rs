@@ -50,19 +50,27 @@ pub(super) struct InOrder {
     stored_before: Option<HashSet<NodeId>>,
 }
 
-impl InOrder {
-    pub(super) fn new(
-        batch: &[StoredRequest],
-        earlier_sent: Arc<HashSet<NodeId>>,
-        earlier_read: Option<oneshot::Receiver<()>>,
-        read: oneshot::Sender<()>,
-    ) -> Self {
-        let sent = batch
-            .iter()
-            .flat_map(|row| row.sent_message_words.iter().map(|(node, _)| *node))
-            .filter(|node| !earlier_sent.contains(node))
-            .collect();
-        InOrder { earlier_sent, earlier_read, read: Some(read), sent, stored_before: None }
+/// Hands each batch, in spool order, what it needs of the batch before it.
+#[derive(Default)]
+pub(super) struct Succession {
+    last_sent: Arc<HashSet<NodeId>>,
+    last_read: Option<oneshot::Receiver<()>>,
+}
+
+impl Succession {
+    pub(super) fn next(&mut self, batch: &[StoredRequest]) -> InOrder {
+        let sent: HashSet<NodeId> =
+            batch.iter().flat_map(|row| row.sent_message_words.iter().map(|(node, _)| *node)).collect();
+        let earlier_sent = std::mem::replace(&mut self.last_sent, Arc::new(sent));
+        let sent = self.last_sent.iter().filter(|&node| !earlier_sent.contains(node)).copied().collect();
+        let (read, next_may_start) = oneshot::channel();
+        InOrder {
+            earlier_sent,
+            earlier_read: self.last_read.replace(next_may_start),
+            read: Some(read),
+            sent,
+            stored_before: None,
+        }
     }
 }
 
@@ -240,9 +248,4 @@ impl BatchWriter {
         }
         *last = Some(message.to_string());
     }
-}
-
-/// The messages `batch` sends first: the `earlier_sent` of the batch written after it.
-pub(super) fn sent_messages(batch: &[StoredRequest]) -> HashSet<NodeId> {
-    batch.iter().flat_map(|row| row.sent_message_words.iter().map(|(node, _)| *node)).collect()
 }
