@@ -7,7 +7,7 @@
 //! repeats it as history. Messages before the first user message (system prompts, shared by every
 //! chat of a tool) are not searched. Its models, outcome and stream flag are indexed as words too.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use search_index::{attribute_hash, word_hashes, WordSet};
 
@@ -115,15 +115,13 @@ impl SearchBlock {
         // UUIDv7 ids sort by time as bytes.
         entries.sort_unstable_by_key(|entry| std::cmp::Reverse(entry.0));
         entries.first()?;
-        let mut positions: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
-        for (position, (_, words)) in entries.iter().enumerate() {
-            for &word in words {
-                positions.entry(word).or_default().push(position as u32);
-            }
-        }
+        let pairs = entries
+            .iter()
+            .enumerate()
+            .flat_map(|(position, (_, words))| words.iter().map(move |&word| (word, position as u32)));
         Some(SearchBlock {
             request_ids: entries.iter().map(|(id, _)| *id).collect(),
-            postings: positions.into_iter().collect(),
+            postings: group_by_word(pairs.collect()),
         })
     }
 
@@ -133,7 +131,7 @@ impl SearchBlock {
         request_ids.sort_unstable_by(|a, b| b.cmp(a));
         // A request in two blocks (written twice around a crash) is kept once.
         request_ids.dedup();
-        let mut positions: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
+        let mut pairs = Vec::with_capacity(blocks.iter().flat_map(|b| &b.postings).map(|(_, p)| p.len()).sum());
         for block in blocks {
             let new_position: Vec<u32> = block
                 .request_ids
@@ -141,18 +139,10 @@ impl SearchBlock {
                 .map(|id| request_ids.binary_search_by(|probe| id.cmp(probe)).expect("merged ids hold every id") as u32)
                 .collect();
             for (word, old) in &block.postings {
-                let list = positions.entry(*word).or_default();
-                list.extend(old.iter().filter_map(|&p| new_position.get(p as usize)));
+                pairs.extend(old.iter().filter_map(|&p| Some((*word, *new_position.get(p as usize)?))));
             }
         }
-        let postings = positions
-            .into_iter()
-            .map(|(word, mut list)| {
-                list.sort_unstable();
-                list.dedup();
-                (word, list)
-            })
-            .collect();
+        let postings = group_by_word(pairs);
         SearchBlock { request_ids, postings }
     }
 
@@ -168,6 +158,21 @@ impl SearchBlock {
     pub fn is_full(&self) -> bool {
         self.request_ids.len() >= FULL_BLOCK_REQUESTS
     }
+}
+
+/// (word, position) pairs as each word's ascending positions, in the order of the words. Sorting
+/// one flat list costs the log writer a fraction of what a map of a list per word did.
+fn group_by_word(mut pairs: Vec<(u64, u32)>) -> Vec<(u64, Vec<u32>)> {
+    pairs.sort_unstable();
+    pairs.dedup();
+    let mut postings: Vec<(u64, Vec<u32>)> = Vec::new();
+    for (word, position) in pairs {
+        match postings.last_mut() {
+            Some((last, positions)) if *last == word => positions.push(position),
+            _ => postings.push((word, vec![position])),
+        }
+    }
+    postings
 }
 
 #[cfg(test)]
