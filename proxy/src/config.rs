@@ -151,7 +151,7 @@ impl Config {
             log_writer: LogWriterConfig {
                 spool_dir: get("LOG_SPOOL_DIR").unwrap_or("spool").into(),
                 queue_capacity: parse_positive("LOG_QUEUE_CAPACITY", get("LOG_QUEUE_CAPACITY"), 10_000)?,
-                batch_max_rows: parse_positive("LOG_BATCH_MAX_ROWS", get("LOG_BATCH_MAX_ROWS"), 500)?,
+                batch_max_rows: parse_positive("LOG_BATCH_MAX_ROWS", get("LOG_BATCH_MAX_ROWS"), 1_000)?,
                 batch_max_bytes: parse_positive("LOG_BATCH_MAX_BYTES", get("LOG_BATCH_MAX_BYTES"), 4 * 1024 * 1024)?,
                 flush_interval: Duration::from_millis(parse_positive(
                     "LOG_FLUSH_INTERVAL_MS",

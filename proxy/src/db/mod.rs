@@ -25,8 +25,8 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 /// connection). 128 rows of `requests` are 4,352 placeholders, well under MySQL's 65,535.
 const STATEMENT_ROWS: [usize; 4] = [128, 16, 4, 1];
 
-/// `rows` in runs of [`STATEMENT_ROWS`] rows, the largest that fit first (500 rows: 3 × 128,
-/// 7 × 16, 1 × 4).
+/// `rows` in runs of [`STATEMENT_ROWS`] rows, the largest that fit first (1,000 rows: 7 × 128,
+/// 6 × 16, 2 × 4).
 pub(crate) fn in_statement_shapes<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
     std::iter::from_fn(move || {
         let size = STATEMENT_ROWS.into_iter().find(|&size| size <= rows.len())?;
