@@ -95,6 +95,9 @@ fi
 # Two malloc arenas, as in the Docker images: the default (one per thread) costs the admin API
 # 10-15 MB under load. The proxy allocates with mimalloc and does not read it.
 export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
+# The proxy's mimalloc hands freed memory back after 10 ms instead of a second, as in the Docker
+# image: ~15 MB less at 256 concurrent logged requests.
+export MIMALLOC_PURGE_DELAY=${MIMALLOC_PURGE_DELAY:-10}
 "$target_dir/$profile_dir/tokenslipper-proxy" &
 pids+=($!)
 "$target_dir/$profile_dir/tokenslipper-admin" &

@@ -122,6 +122,9 @@ impl Workspace {
             .env("LOG_SPOOL_DIR", &spool)
             .env("LOG_LEVEL", "warn")
             .env("LOG_REQUESTS", if logged { "true" } else { "false" })
+            // As TokenSlipper's Docker image and `scripts/run-local.sh` set it, unless the run sets
+            // another value to measure it.
+            .env("MIMALLOC_PURGE_DELAY", std::env::var("MIMALLOC_PURGE_DELAY").unwrap_or_else(|_| "10".into()))
             .env_remove("RUST_LOG");
         self.runtime_environment(&mut command);
         let child = self.spawn(name, command)?;

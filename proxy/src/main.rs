@@ -5,7 +5,9 @@ use proxy::startup::Application;
 
 /// mimalloc rather than glibc's malloc: every request allocates and frees its buffers, headers and
 /// record on two worker threads, and glibc's arenas and bins cost a quarter to a third more CPU
-/// per request at the same memory (BENCHMARKS.md, "What each optimisation bought").
+/// per request at the same memory (BENCHMARKS.md, "What each optimisation bought"). How soon it
+/// hands freed memory back is read from `MIMALLOC_PURGE_DELAY` (the Docker image sets 10 ms): setting
+/// it from here would take unsafe code.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
