@@ -5,7 +5,7 @@
 use crate::positions::{decode_positions, encode_positions};
 use crate::varint::{push_varint, read_varint};
 
-pub fn encode_block_postings(postings: &[(u64, Vec<u32>)]) -> Vec<u8> {
+pub fn encode_block_postings<'a>(postings: impl IntoIterator<Item = &'a (u64, Vec<u32>)>) -> Vec<u8> {
     let mut bytes = Vec::new();
     for (word, positions) in postings {
         let encoded = encode_positions(positions);

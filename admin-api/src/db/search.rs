@@ -2,9 +2,10 @@
 //! reply or first-sent messages hold every word, newest first.
 //!
 //! Recent blocks (small batches not merged yet, a few thousand requests at most) are read whole.
-//! Then, over full blocks, the word that finds the fewest requests leads: its posting rows are read
-//! newest block first, the other words are looked up in the same blocks (a request is in one block,
-//! so a word holds it when that block's row for the word lists its position). The list's other
+//! Then, over full blocks, the word that finds the fewest requests leads: its posting rows, and its
+//! bucket's shared rows of rare words (`search_index::rare_word_bucket`), are read newest block
+//! first, the other words are looked up in the same blocks (a request is in one block, so a word
+//! holds it when that block's row for the word lists its position). The list's other
 //! filters are words too: the writer indexes each request's models, outcome and stream flag
 //! (`attribute_hash`), and a time range is read off the ids (UUIDv7, made as the request started),
 //! MySQL deciding only for the ids within a second of either end. The walk stops at
@@ -15,7 +16,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use search_index::{attribute_hash, decode_block_postings, decode_positions, word_hashes};
+use search_index::{attribute_hash, decode_block_postings, decode_positions, rare_word_bucket, word_hashes};
 use sqlx::{MySql, MySqlPool, QueryBuilder};
 
 use crate::db::requests::RequestFilter;
@@ -77,7 +78,8 @@ pub async fn find(pool: &MySqlPool, words: &[u64], filter: &RequestFilter) -> sq
         // request), not by its blocks: a word in a few requests of every block of 2,000 would tie
         // with one in all of them, and leading with the common one stops the walk at
         // `MAX_EXAMINED` long before the rare one's matches are all found. The lists sit in the
-        // rows the count reads anyway. Capped: enough to tell a rare word from a common one.
+        // rows the count reads anyway. Capped: enough to tell a rare word from a common one. A
+        // word's single requests in blocks (in shared rows) do not count: it is rare there.
         let weight: i64 = sqlx::query_scalar(
             "SELECT CAST(COALESCE(SUM(LENGTH(positions)), 0) AS SIGNED) \
              FROM (SELECT positions FROM search_postings WHERE word_hash = ? LIMIT 1000) capped",
@@ -88,42 +90,45 @@ pub async fn find(pool: &MySqlPool, words: &[u64], filter: &RequestFilter) -> sq
         spread.push((weight, word));
     }
     spread.sort_unstable();
-    let (weight, leader) = spread[0];
+    let leader = spread[0].1;
     let others: Vec<u64> = spread[1..].iter().map(|&(_, word)| word).collect();
     let mut examined = 0usize;
     let mut read_size = FIRST_READ_BLOCKS;
-    if weight == 0 {
-        // A word no full block holds: only recent blocks can match.
-        return Ok(all_found(matches));
-    }
     let mut before = match filter.to {
         Some(to) => walk_start(pool, to).await?,
         None => None,
     };
     loop {
-        let rows = leader_blocks(pool, leader, before, read_size).await?;
-        let exhausted = (rows.len() as u64) < read_size;
+        let LeaderBlocks { blocks, read_down_to } = leader_blocks(pool, leader, before, read_size).await?;
         read_size = (read_size * 2).min(MAX_BLOCKS_PER_READ);
-        let Some(last) = rows.last().map(|row| row.0.clone()) else { break };
-        let other_rows = other_words_in(pool, &others, &rows).await?;
-        let mut candidates: Vec<[u8; 16]> = Vec::new();
-        for (block_id, positions, request_ids) in &rows {
-            let Some(mut positions) = decode_positions(positions) else { continue };
+        let other_postings = other_words_in(pool, &others, &blocks).await?;
+        let mut found: Vec<(Vec<u8>, Vec<u32>)> = Vec::new();
+        for (block_id, mut positions) in blocks {
             examined += positions.len();
             for word in &others {
-                let held = other_rows.get(&(*word, block_id.clone())).map_or(&[][..], Vec::as_slice);
+                let held = other_postings.get(&(*word, block_id.clone())).map_or(&[][..], Vec::as_slice);
                 positions.retain(|p| held.binary_search(p).is_ok());
             }
-            candidates.extend(ids_at(request_ids, &positions).filter(in_range));
+            if !positions.is_empty() {
+                found.push((block_id, positions));
+            }
         }
+        let request_ids = block_request_ids(pool, &found).await?;
+        let candidates: Vec<[u8; 16]> = found
+            .iter()
+            .filter_map(|(block_id, positions)| Some(ids_at(request_ids.get(block_id)?, positions)))
+            .flatten()
+            .filter(in_range)
+            .collect();
         matches.extend(within_range(pool, filter, candidates).await?);
+        // Every block the leader is in from `read_down_to` up has been read.
+        let Some(last) = read_down_to else { break };
         if matches.len() >= MAX_MATCHES || examined >= MAX_EXAMINED {
             // Every request of an unread block is older than that block's id, the newest of them:
             // the matches newer than the next block are all there are; older ones may lack some.
             let next: Option<Vec<u8>> =
-                sqlx::query_scalar("SELECT MAX(block_id) FROM search_postings WHERE word_hash = ? AND block_id < ?")
-                    .bind(leader)
-                    .bind(&last)
+                sqlx::query_scalar("SELECT MAX(block_id) FROM search_blocks WHERE block_id < ?")
+                    .bind(&last[..])
                     .fetch_one(pool)
                     .await?;
             if let Some(next) = next {
@@ -132,11 +137,10 @@ pub async fn find(pool: &MySqlPool, words: &[u64], filter: &RequestFilter) -> sq
             return Ok(SearchHits { complete: false, ..all_found(matches) });
         }
         // Blocks below the range's start hold only earlier requests.
-        let below_range = lowest_id.is_some_and(|low| last[..] < low[..]);
-        if exhausted || below_range {
+        if lowest_id.is_some_and(|low| last < low) {
             break;
         }
-        before = Some(last.try_into().expect("16-byte block id"));
+        before = Some(last);
     }
     Ok(all_found(matches))
 }
@@ -169,8 +173,6 @@ fn all_found(mut matches: Vec<[u8; 16]>) -> SearchHits {
     SearchHits { ids: matches, complete }
 }
 
-type BlockRow = (Vec<u8>, Vec<u8>, Vec<u8>);
-
 /// The ids at these positions of a block's id list.
 fn ids_at<'a>(request_ids: &'a [u8], positions: &'a [u32]) -> impl Iterator<Item = [u8; 16]> + 'a {
     positions.iter().filter_map(|&p| request_ids.get(p as usize * 16..p as usize * 16 + 16)?.try_into().ok())
@@ -194,51 +196,127 @@ async fn recent_matches(pool: &MySqlPool, words: &[u64]) -> sqlx::Result<Vec<[u8
     Ok(found)
 }
 
-/// The leading word's next blocks, newest first: (block id, its positions, the block's request ids).
+/// The leading word's blocks below `before`, newest first, with its positions in each.
+struct LeaderBlocks {
+    blocks: Vec<(Vec<u8>, Vec<u32>)>,
+    /// Every block holding the word from this one up is in `blocks`; `None`: every block below
+    /// `before` is.
+    read_down_to: Option<[u8; 16]>,
+}
+
+/// The leading word's next blocks: from its own posting rows and from its bucket's shared rows,
+/// up to `count` of each. Each list is whole down to its last row when it was cut at `count` (and
+/// whole otherwise), so both are down to the higher of those ends; the blocks below it are read
+/// next time.
 async fn leader_blocks(
     pool: &MySqlPool,
     word: u64,
     before: Option<[u8; 16]>,
     count: u64,
-) -> sqlx::Result<Vec<BlockRow>> {
-    let mut query = QueryBuilder::<MySql>::new(
-        "SELECT p.block_id, p.positions, b.request_ids FROM search_postings p \
-         JOIN search_blocks b ON b.block_id = p.block_id WHERE p.word_hash = ",
-    );
-    query.push_bind(word);
-    if let Some(before) = before {
-        query.push(" AND p.block_id < ").push_bind(before.to_vec());
+) -> sqlx::Result<LeaderBlocks> {
+    let mut own = QueryBuilder::<MySql>::new("SELECT block_id, positions FROM search_postings WHERE word_hash = ");
+    own.push_bind(word);
+    let mut shared = QueryBuilder::<MySql>::new("SELECT block_id, postings FROM search_rare_postings WHERE bucket = ");
+    shared.push_bind(rare_word_bucket(word));
+    for query in [&mut own, &mut shared] {
+        if let Some(before) = before {
+            query.push(" AND block_id < ").push_bind(before.to_vec());
+        }
+        query.push(" ORDER BY block_id DESC LIMIT ").push_bind(count);
     }
-    query.push(" ORDER BY p.block_id DESC LIMIT ").push_bind(count);
-    query.build_query_as().fetch_all(pool).await
+    let own: Vec<(Vec<u8>, Vec<u8>)> = own.build_query_as().fetch_all(pool).await?;
+    let shared: Vec<(Vec<u8>, Vec<u8>)> = shared.build_query_as().fetch_all(pool).await?;
+    let read_down_to: Option<[u8; 16]> = [&own, &shared]
+        .into_iter()
+        .filter(|rows| rows.len() as u64 == count)
+        .filter_map(|rows| rows.last()?.0.as_slice().try_into().ok())
+        .max();
+    let above = |block_id: &Vec<u8>| read_down_to.is_none_or(|end| block_id[..] >= end[..]);
+    let mut blocks: Vec<(Vec<u8>, Vec<u32>)> = own
+        .into_iter()
+        .filter(|(block_id, _)| above(block_id))
+        .filter_map(|(block_id, positions)| Some((block_id, decode_positions(&positions)?)))
+        .chain(
+            shared
+                .into_iter()
+                .filter(|(block_id, _)| above(block_id))
+                .filter_map(|(block_id, postings)| Some((block_id, shared_positions(&postings, word)?))),
+        )
+        .collect();
+    blocks.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    Ok(LeaderBlocks { blocks, read_down_to })
 }
 
-/// The other words' positions in these blocks, by (word, block).
+/// A word's positions in a shared row of rare words; `None` when the row does not hold it.
+fn shared_positions(postings: &[u8], word: u64) -> Option<Vec<u32>> {
+    decode_block_postings(postings)?.into_iter().find(|(held, _)| *held == word).map(|(_, positions)| positions)
+}
+
+/// The other words' positions in these blocks, by (word, block): from their posting rows and
+/// their buckets' shared rows.
 async fn other_words_in(
     pool: &MySqlPool,
     others: &[u64],
-    blocks: &[BlockRow],
+    blocks: &[(Vec<u8>, Vec<u32>)],
 ) -> sqlx::Result<HashMap<(u64, Vec<u8>), Vec<u32>>> {
     if others.is_empty() || blocks.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut query =
+    let mut own =
         QueryBuilder::<MySql>::new("SELECT word_hash, block_id, positions FROM search_postings WHERE word_hash IN (");
-    let mut list = query.separated(", ");
+    let mut list = own.separated(", ");
     for word in others {
         list.push_bind(*word);
     }
-    query.push(") AND block_id IN (");
+    own.push(")");
+    let mut shared =
+        QueryBuilder::<MySql>::new("SELECT block_id, postings FROM search_rare_postings WHERE bucket IN (");
+    let mut list = shared.separated(", ");
+    for word in others {
+        list.push_bind(rare_word_bucket(*word));
+    }
+    shared.push(")");
+    for query in [&mut own, &mut shared] {
+        query.push(" AND block_id IN (");
+        let mut list = query.separated(", ");
+        for (block_id, _) in blocks {
+            list.push_bind(block_id.clone());
+        }
+        query.push(")");
+    }
+    let own: Vec<(u64, Vec<u8>, Vec<u8>)> = own.build_query_as().fetch_all(pool).await?;
+    let shared: Vec<(Vec<u8>, Vec<u8>)> = shared.build_query_as().fetch_all(pool).await?;
+    let mut positions: HashMap<(u64, Vec<u8>), Vec<u32>> = own
+        .into_iter()
+        .filter_map(|(word, block, positions)| Some(((word, block), decode_positions(&positions)?)))
+        .collect();
+    for (block, postings) in shared {
+        let Some(postings) = decode_block_postings(&postings) else { continue };
+        for (word, held) in postings {
+            if others.contains(&word) {
+                positions.insert((word, block.clone()), held);
+            }
+        }
+    }
+    Ok(positions)
+}
+
+/// The request ids of these blocks, by block.
+async fn block_request_ids(
+    pool: &MySqlPool,
+    blocks: &[(Vec<u8>, Vec<u32>)],
+) -> sqlx::Result<HashMap<Vec<u8>, Vec<u8>>> {
+    if blocks.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut query = QueryBuilder::<MySql>::new("SELECT block_id, request_ids FROM search_blocks WHERE block_id IN (");
     let mut list = query.separated(", ");
-    for (block_id, _, _) in blocks {
+    for (block_id, _) in blocks {
         list.push_bind(block_id.clone());
     }
     query.push(")");
-    let rows: Vec<(u64, Vec<u8>, Vec<u8>)> = query.build_query_as().fetch_all(pool).await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(word, block, positions)| Some(((word, block), decode_positions(&positions)?)))
-        .collect())
+    let rows: Vec<(Vec<u8>, Vec<u8>)> = query.build_query_as().fetch_all(pool).await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// The filters other than the text, as the index words the writer adds for them.

@@ -1,12 +1,13 @@
 //! Writes the text search's word index (crate `search-index`): a batch's block in the batch's
 //! transaction, so the index covers exactly the rows MySQL holds, and the merge of recent blocks.
 
-use search_index::{decode_block_postings, encode_block_postings, encode_positions};
+use search_index::{decode_block_postings, encode_block_postings, encode_positions, is_rare, rare_word_bucket};
 use sqlx::{Acquire, MySql, MySqlPool, QueryBuilder, Transaction};
 
 use crate::search_block::{SearchBlock, FULL_BLOCK_REQUESTS};
 
-/// A full block as posting rows; a smaller one as one `search_recent` row.
+/// A full block as posting rows (its rare words in shared rows by bucket, see
+/// `search_index::rare_word_bucket`); a smaller one as one `search_recent` row.
 #[tracing::instrument(skip_all, fields(requests = block.request_ids.len(), words = block.postings.len()))]
 pub async fn insert_search_block(tx: &mut Transaction<'_, MySql>, block: &SearchBlock) -> sqlx::Result<()> {
     if !block.is_full() {
@@ -24,15 +25,33 @@ pub async fn insert_search_block(tx: &mut Transaction<'_, MySql>, block: &Search
         .bind(block.request_id_bytes())
         .execute(&mut **tx)
         .await?;
-    for chunk in crate::db::in_statement_shapes(&block.postings) {
+    let (mut rare, own): (Vec<&Posting>, Vec<&Posting>) =
+        block.postings.iter().partition(|(_, positions)| is_rare(positions));
+    for chunk in crate::db::in_statement_shapes(&own) {
         let mut query = QueryBuilder::<MySql>::new("INSERT INTO search_postings (word_hash, block_id, positions) ");
         query.push_values(chunk, |mut row, (word, positions)| {
             row.push_bind(*word).push_bind(&block_id[..]).push_bind(encode_positions(positions));
         });
         query.build().execute(&mut **tx).await?;
     }
+    // By bucket, each bucket's words still in hash order (the sort is stable).
+    rare.sort_by_key(|(word, _)| rare_word_bucket(*word));
+    let shared: Vec<(u8, Vec<u8>)> = rare
+        .chunk_by(|a, b| rare_word_bucket(a.0) == rare_word_bucket(b.0))
+        .map(|words| (rare_word_bucket(words[0].0), encode_block_postings(words.iter().copied())))
+        .collect();
+    for chunk in crate::db::in_statement_shapes(&shared) {
+        let mut query = QueryBuilder::<MySql>::new("INSERT INTO search_rare_postings (bucket, block_id, postings) ");
+        query.push_values(chunk, |mut row, (bucket, postings)| {
+            row.push_bind(*bucket).push_bind(&block_id[..]).push_bind(postings);
+        });
+        query.build().execute(&mut **tx).await?;
+    }
     Ok(())
 }
+
+/// A word and the positions of the requests it finds in a block.
+type Posting = (u64, Vec<u32>);
 
 /// Requests waiting in `search_recent`.
 pub async fn recent_requests(pool: &MySqlPool) -> sqlx::Result<usize> {

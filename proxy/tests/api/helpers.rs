@@ -295,6 +295,7 @@ pub async fn count(pool: &MySqlPool, table: &str) -> i64 {
         "message_nodes" => "SELECT COUNT(*) FROM message_nodes",
         "search_recent" => "SELECT COUNT(*) FROM search_recent",
         "search_postings" => "SELECT COUNT(*) FROM search_postings",
+        "search_blocks" => "SELECT COUNT(*) FROM search_blocks",
         other => panic!("unknown table {other}"),
     };
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()

@@ -59,6 +59,54 @@ async fn small_batches_wait_in_recent_blocks_until_they_hold_a_full_block_and_ar
     assert_eq!(count(&pool, "search_postings").await, 2 + (per_batch as i64 - 10) + 4);
 }
 
+#[sqlx::test(migrations = false)]
+async fn a_full_blocks_words_of_a_single_request_share_one_row_per_bucket(pool: MySqlPool) {
+    let app = spawn_app(pool.clone()).await;
+    // Every reply holds "common" and a word of its own; "pair" is in two of them.
+    let reply = |i: usize| format!("common word{i}{}", if i < 2 { " pair" } else { "" });
+    // Two halves, each stored before the next is sent: then the second completes a full block.
+    for half in [0..FULL_BLOCK_REQUESTS / 2, FULL_BLOCK_REQUESTS / 2..FULL_BLOCK_REQUESTS] {
+        for i in half {
+            // A question with no word to index: the reply's words are all there is.
+            app.log.submit(chat_turn(&[json!({"role": "user", "content": "?"})], &reply(i)));
+        }
+        app.flush().await;
+    }
+    assert_eq!(count(&pool, "search_blocks").await, 1, "one full block");
+
+    // Own rows: "common", "pair", and the attributes client model, model, outcome and stream.
+    assert_eq!(count(&pool, "search_postings").await, 2 + 4);
+    let shared: Vec<(u8, Vec<u8>)> =
+        sqlx::query_as("SELECT bucket, postings FROM search_rare_postings").fetch_all(&pool).await.unwrap();
+    assert!(shared.len() > 200, "~256 buckets for 2,000 words: {}", shared.len());
+    let mut rare: BTreeMap<u64, u32> = BTreeMap::new();
+    for (bucket, postings) in &shared {
+        for (word, positions) in search_index::decode_block_postings(postings).unwrap() {
+            assert_eq!(search_index::rare_word_bucket(word), *bucket, "a word in another bucket's row");
+            assert_eq!(positions.len(), 1);
+            assert!(rare.insert(word, positions[0]).is_none(), "a word in two shared rows");
+        }
+    }
+    let own_word = |i: usize| {
+        let mut words = std::collections::HashSet::new();
+        search_index::word_hashes(&format!("word{i}"), &mut words);
+        words.into_iter().next().unwrap()
+    };
+    assert_eq!(rare.keys().copied().collect::<BTreeSet<u64>>(), (0..FULL_BLOCK_REQUESTS).map(own_word).collect());
+    // Each names the request whose reply holds it.
+    let request_ids: Vec<u8> =
+        sqlx::query_scalar("SELECT request_ids FROM search_blocks").fetch_one(&pool).await.unwrap();
+    for i in [0, 1, 2, FULL_BLOCK_REQUESTS / 2, FULL_BLOCK_REQUESTS - 1] {
+        let p = rare[&own_word(i)] as usize;
+        let text: String = sqlx::query_scalar("SELECT reply_text FROM requests WHERE id = ?")
+            .bind(&request_ids[p * 16..p * 16 + 16])
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(text, reply(i));
+    }
+}
+
 /// A block's request ids (16 bytes each) and, per word hash, the positions of the requests it finds.
 type Block = (Vec<u8>, Vec<(u64, Vec<u32>)>);
 
@@ -80,7 +128,16 @@ async fn index_contents(pool: &MySqlPool) -> BTreeMap<Vec<u8>, BTreeSet<u64>> {
                 .fetch_all(pool)
                 .await
                 .unwrap();
-        let postings = rows.into_iter().map(|(word, p)| (word, search_index::decode_positions(&p).unwrap())).collect();
+        let mut postings: Vec<(u64, Vec<u32>)> =
+            rows.into_iter().map(|(word, p)| (word, search_index::decode_positions(&p).unwrap())).collect();
+        let shared: Vec<Vec<u8>> = sqlx::query_scalar("SELECT postings FROM search_rare_postings WHERE block_id = ?")
+            .bind(&block_id)
+            .fetch_all(pool)
+            .await
+            .unwrap();
+        for rare in shared {
+            postings.extend(search_index::decode_block_postings(&rare).unwrap());
+        }
         blocks.push((ids, postings));
     }
     for (ids, postings) in blocks {
