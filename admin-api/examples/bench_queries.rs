@@ -77,6 +77,9 @@ async fn main() {
         ("last 7 days", json!({"range": {"from": seven_days_ago}})),
         ("text search", json!({"search": "zebrafish"})),
         ("text search, a word most requests hold", json!({"search": "timeout"})),
+        // Every chat turn's question names its number, seeded once (`seed_requests`).
+        ("text search, a word of one request", json!({"search": "500001"})),
+        ("text search, a word of no request", json!({"search": "ticket 1000000001"})),
         ("text search, two words", json!({"search": "zebrafish timeout"})),
         ("text search + outcome = error", json!({"search": "timeout", "outcome": "ERROR"})),
         ("text search + model", json!({"search": "timeout", "model": "gpt-4o-mini"})),

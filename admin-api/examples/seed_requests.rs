@@ -195,6 +195,9 @@ async fn main() {
             let chat = &mut chats[index];
             let question = sentence(&mut random, 4, 40);
             let question = if random.chance(1) { format!("{question} zebrafish") } else { question };
+            // A word of this request alone, as agents quote ids, hashes and line numbers: the
+            // word index keeps such words apart from the others (`search_index::rare_words`).
+            let question = format!("{question} ticket {n}");
             chat.messages.push(json!({"role": "user", "content": question}));
             if chat.messages.len() > 80 {
                 chat.messages.drain(1..21);
