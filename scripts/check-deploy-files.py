@@ -46,6 +46,10 @@ compose = yaml.safe_load(raw_compose)
 dockerfile = read("Dockerfile")
 env_example = read(".env.example")
 config_code = read("proxy/src/config.rs") + read("admin-api/src/config.rs") + read("settings/src/database.rs")
+# Read at start by the processes' allocators (glibc's malloc, the proxy's mimalloc), not by our
+# configuration code; README's settings table must explain them instead.
+allocator_variables = {"MALLOC_ARENA_MAX", "MIMALLOC_PURGE_DELAY"}
+readme = read("README.md")
 
 # ---- Dockerfile: stages, sources, pinned tools ----------------------------------------------------
 stages = set(re.findall(r"^FROM\s+\S+\s+AS\s+(\S+)", dockerfile, re.M | re.I))
@@ -106,7 +110,12 @@ for name, port_variable in for_service.items():
             problem(f"{name}: sets {key}, which no configuration reads")
     for key in re.findall(r"^ENV\s+(.*)$", text, re.M):
         for assignment in key.split():
-            if f'"{assignment.split("=")[0]}"' not in config_code:
+            variable = assignment.split("=")[0]
+            if variable in allocator_variables:
+                if f"| `{variable}` |" not in readme:
+                    problem(f"Dockerfile stage {target} sets {variable}, which README's settings table lacks")
+                continue
+            if f'"{variable}"' not in config_code:
                 problem(f"Dockerfile stage {target} sets {assignment}, which no configuration reads")
     inside = str(resolved["services"][name]["environment"].get(port_variable))
     exposed = re.findall(r"^EXPOSE\s+(\d+)", text, re.M)
