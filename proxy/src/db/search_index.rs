@@ -25,7 +25,7 @@ pub async fn insert_search_block(tx: &mut Transaction<'_, MySql>, block: &Search
         .bind(block.request_id_bytes())
         .execute(&mut **tx)
         .await?;
-    let (mut rare, own): (Vec<&Posting>, Vec<&Posting>) =
+    let (rare, own): (Vec<&Posting>, Vec<&Posting>) =
         block.postings.iter().partition(|(_, positions)| is_rare(positions));
     for chunk in crate::db::in_statement_shapes(&own) {
         let mut query = QueryBuilder::<MySql>::new("INSERT INTO search_postings (word_hash, block_id, positions) ");
@@ -35,10 +35,12 @@ pub async fn insert_search_block(tx: &mut Transaction<'_, MySql>, block: &Search
         query.build().execute(&mut **tx).await?;
     }
     // By bucket, each bucket's words still in hash order (the sort is stable).
-    rare.sort_by_key(|(word, _)| rare_word_bucket(*word));
+    let mut rare: Vec<(u8, &Posting)> =
+        rare.into_iter().map(|posting| (rare_word_bucket(posting.0), posting)).collect();
+    rare.sort_by_key(|(bucket, _)| *bucket);
     let shared: Vec<(u8, Vec<u8>)> = rare
-        .chunk_by(|a, b| rare_word_bucket(a.0) == rare_word_bucket(b.0))
-        .map(|words| (rare_word_bucket(words[0].0), encode_block_postings(words.iter().copied())))
+        .chunk_by(|a, b| a.0 == b.0)
+        .map(|words| (words[0].0, encode_block_postings(words.iter().map(|(_, posting)| *posting))))
         .collect();
     for chunk in crate::db::in_statement_shapes(&shared) {
         let mut query = QueryBuilder::<MySql>::new("INSERT INTO search_rare_postings (bucket, block_id, postings) ");
