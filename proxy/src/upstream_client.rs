@@ -5,7 +5,8 @@
 //! response body over through a one-slot channel, so every chunk costs a task switch and the relay
 //! sees one chunk per poll even when the upstream delivered a dozen SSE events in one read. Here
 //! the relay polls the connection and the body together, so everything one read brought in is
-//! relayed at once, in one write, and nothing waits for another task.
+//! relayed at once, in one write (after the stream's first events, which leave alone), and nothing
+//! waits for another task.
 
 use std::future::Future;
 use std::pin::Pin;

@@ -25,6 +25,17 @@ pub struct SseRelay {
     /// Everything the upstream sent so far.
     received: BytesMut,
     pending: Option<PendingRecord>,
+    first_write: FirstWrite,
+}
+
+/// The stream's first write leaves with the first events alone: the events that arrived with them
+/// are read only after it is flushed, so that the client's first byte does not wait for their work.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FirstWrite {
+    NotYet,
+    /// Handed to hyper, which flushes only when the body has nothing ready.
+    Handed,
+    Flushed,
 }
 
 impl SseRelay {
@@ -39,6 +50,7 @@ impl SseRelay {
             hide_usage_chunk,
             received: BytesMut::new(),
             pending: Some(pending),
+            first_write: FirstWrite::NotYet,
         }
     }
 
@@ -104,6 +116,10 @@ impl Batch {
         }
     }
 
+    fn is_empty(&self) -> bool {
+        matches!(self, Batch::Empty)
+    }
+
     fn take(self) -> Option<Bytes> {
         match self {
             Batch::Empty => None,
@@ -118,9 +134,15 @@ impl Stream for SseRelay {
 
     /// Takes every chunk the upstream has ready before answering, so that events that arrived
     /// together leave in one write; answers as soon as the upstream has nothing more ready, so that
-    /// no event is ever held back.
+    /// no event is ever held back. The stream's first events are the exception (`FirstWrite`).
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
+        if this.first_write == FirstWrite::Handed {
+            // Nothing ready makes hyper flush the first write; the wake-up polls again at once.
+            this.first_write = FirstWrite::Flushed;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
         let mut batch = Batch::Empty;
         loop {
             if this.pending.is_none() {
@@ -140,13 +162,18 @@ impl Stream for SseRelay {
                     this.received.extend_from_slice(&chunk);
                     if !this.hide_usage_chunk {
                         batch.push(chunk);
-                        continue;
-                    }
-                    // Only whole events leave, so that the usage chunk can be recognised and held back.
-                    for event in &this.framer.push(&chunk) {
-                        if let Some(bytes) = usage_chunk::event_for_client(event) {
-                            batch.push_slice(&bytes);
+                    } else {
+                        // Only whole events leave, so that the usage chunk can be recognised and
+                        // held back.
+                        for event in &this.framer.push(&chunk) {
+                            if let Some(bytes) = usage_chunk::event_for_client(event) {
+                                batch.push_slice(&bytes);
+                            }
                         }
+                    }
+                    if this.first_write == FirstWrite::NotYet && !batch.is_empty() {
+                        this.first_write = FirstWrite::Handed;
+                        return Poll::Ready(batch.take().map(Ok));
                     }
                 }
                 Poll::Ready(Some(Err(error))) => {
@@ -205,6 +232,21 @@ mod tests {
         assert_eq!(relay.next().await.unwrap().unwrap(), [EVENT_B, DONE].concat());
 
         drop(chunks);
+        assert!(relay.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_streams_first_event_leaves_alone_and_is_flushed_before_the_events_that_came_with_it() {
+        let (log, _records) = LogSender::for_tests();
+        let chunks = [EVENT_A, EVENT_B, DONE].map(|chunk| Ok(Bytes::from_static(chunk)));
+        let upstream = futures_util::stream::iter(chunks);
+        let pending = PendingRecord::start(&log, RequestRecord::new("POST", "/v1/chat/completions"));
+        let mut relay = SseRelay::new(upstream.boxed(), pending, true);
+
+        assert_eq!(relay.next().await.unwrap().unwrap(), EVENT_A);
+        // Not ready once, with a wake-up: hyper flushes only when the body has nothing ready.
+        assert!(relay.next().now_or_never().is_none(), "the first write must be flushed alone");
+        assert_eq!(relay.next().await.unwrap().unwrap(), [EVENT_B, DONE].concat());
         assert!(relay.next().await.is_none());
     }
 }
