@@ -31,3 +31,4 @@ pub mod upstream;
 pub mod upstream_client;
 pub mod usage_chunk;
 pub mod webhook;
+pub mod whole_reply;

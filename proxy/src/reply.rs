@@ -3,6 +3,7 @@
 //! arguments split across chunks, legacy completion text) into the object a non-streamed call would
 //! have returned.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
@@ -10,6 +11,7 @@ use serde_json::{json, Map, Value};
 use crate::record::ResponseCapture;
 use crate::sse::{SseEvent, SseFramer};
 use crate::stream_chunk::StreamChunk;
+use crate::whole_reply::WholeReply;
 
 /// Token counts as the upstream reported them, in OpenAI's sense: `prompt_tokens` includes the
 /// cached and the cache-written tokens.
@@ -91,6 +93,31 @@ pub fn assemble(response: &ResponseCapture) -> AssembledReply {
 
 fn from_body(body: &[u8]) -> AssembledReply {
     let mut reply = AssembledReply { response_json: Some(body.to_vec()), ..Default::default() };
+    let Some(whole) = WholeReply::parse(body) else {
+        return from_body_tree(body, reply);
+    };
+    let usage = whole.usage.and_then(|usage| serde_json::from_str::<Value>(usage.get()).ok());
+    reply.usage = usage.as_ref().and_then(Usage::from_json);
+    let Some(choice) = whole.choices.0 else {
+        return reply;
+    };
+    // A first choice that is not an object has none of these.
+    let choice = choice.0.unwrap_or_default();
+    reply.finish_reason = choice.finish_reason.0.map(Cow::into_owned);
+    match choice.message.0 {
+        Some(message) => {
+            let message = message.0.unwrap_or_default();
+            reply.text = message.content.0.map(Cow::into_owned);
+            reply.tool_calls = message.tool_calls.and_then(|calls| serde_json::from_str(calls.get()).ok());
+        }
+        None => reply.text = choice.text.0.map(Cow::into_owned),
+    }
+    reply
+}
+
+/// [`from_body`] for the bodies [`WholeReply`] leaves out: errors, Responses API output, and
+/// anything unusual, read as a tree.
+fn from_body_tree(body: &[u8], mut reply: AssembledReply) -> AssembledReply {
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
         return reply;
     };
@@ -386,6 +413,68 @@ mod tests {
             (gateway.prompt_tokens, gateway.cached_tokens, gateway.cache_write_tokens),
             (Some(8502), Some(6000), Some(2000))
         );
+    }
+
+    /// JSON text for a whole reply, with the keys `from_body` reads (and others, and repeats)
+    /// holding values of every kind, so that both readings meet every shape.
+    fn reply_body() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        fn object(entries: Vec<(&'static str, String)>) -> String {
+            let fields: Vec<String> = entries.iter().map(|(key, value)| format!("{key:?}:{value}")).collect();
+            format!("{{{}}}", fields.join(","))
+        }
+        fn entries(
+            keys: &'static [&'static str],
+            value: impl Strategy<Value = String> + Clone,
+        ) -> impl Strategy<Value = String> {
+            prop::collection::vec((prop::sample::select(keys), value), 0..5).prop_map(object)
+        }
+        let leaf = prop_oneof![
+            Just("null".to_string()),
+            Just("true".to_string()),
+            Just("7".to_string()),
+            Just("-1.5".to_string()),
+            any::<String>().prop_map(|text| serde_json::to_string(&text).unwrap()),
+            Just(r#""a\"b\n\u00e9""#.to_string()),
+            Just("[]".to_string()),
+            Just("{}".to_string()),
+            Just(r#"[{"type":"function","id":"c1"}]"#.to_string()),
+        ];
+        let usage = prop_oneof![
+            leaf.clone(),
+            entries(&["prompt_tokens", "completion_tokens", "input_tokens", "total_tokens"], leaf.clone()),
+        ];
+        let message = prop_oneof![leaf.clone(), entries(&["content", "tool_calls", "role", "refusal"], leaf.clone())];
+        let choice_value = prop_oneof![leaf.clone(), message];
+        let choice = prop_oneof![leaf.clone(), entries(&["finish_reason", "message", "text", "index"], choice_value)];
+        let choices = prop_oneof![
+            leaf.clone(),
+            prop::collection::vec(choice, 0..3).prop_map(|choices| format!("[{}]", choices.join(","))),
+        ];
+        let error = prop_oneof![leaf.clone(), entries(&["message", "type"], leaf.clone())];
+        let top_value = prop_oneof![leaf, usage, choices, error];
+        prop_oneof![
+            9 => entries(&["choices", "usage", "error", "output", "status", "type", "id"], top_value),
+            1 => Just(r#"[{"choices":[]}]"#.to_string()),
+            1 => Just(r#"{"choices":[{"text":"cut off"#.to_string()),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(2_000),
+            ..Default::default()
+        })]
+
+        /// The borrowed reading of a whole reply gives what reading it as a tree gives, for any shape.
+        #[test]
+        fn a_whole_reply_reads_as_its_tree_reads(body in reply_body()) {
+            let as_tree = from_body_tree(body.as_bytes(), AssembledReply {
+                response_json: Some(body.as_bytes().to_vec()),
+                ..Default::default()
+            });
+            proptest::prop_assert_eq!(from_body(body.as_bytes()), as_tree, "{}", body);
+        }
     }
 
     #[test]

@@ -144,12 +144,12 @@ impl<T> Default for List<T> {
 }
 
 /// Skips whatever a map or a sequence holds, for the values a lenient field does not want.
-fn skip_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
+pub(crate) fn skip_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
     while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
     Ok(())
 }
 
-fn skip_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<(), A::Error> {
+pub(crate) fn skip_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<(), A::Error> {
     while seq.next_element::<IgnoredAny>()?.is_some() {}
     Ok(())
 }
@@ -160,6 +160,7 @@ macro_rules! other_kinds_are_absent {
         $(fn $method<E: serde::de::Error>(self $(, _: $arg)?) -> Result<Self::Value, E> { Ok($none) })*
     };
 }
+pub(crate) use other_kinds_are_absent;
 
 impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
