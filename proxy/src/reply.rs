@@ -204,12 +204,13 @@ fn from_stream(events: &[SseEvent]) -> AssembledReply {
         if event.data.is_empty() || event.data == "[DONE]" {
             continue;
         }
-        let Some(chunk) = StreamChunk::parse(&event.data) else {
+        let data = event.data_text();
+        let Some(chunk) = StreamChunk::parse(&data) else {
             continue;
         };
         // Rare: read the whole chunk as a tree only when it carries an error.
         if chunk.error.is_some() {
-            if let Some(error) = serde_json::from_str::<Value>(&event.data).ok().as_ref().and_then(error_of) {
+            if let Some(error) = serde_json::from_str::<Value>(&data).ok().as_ref().and_then(error_of) {
                 reply.error = Some(error);
                 continue;
             }

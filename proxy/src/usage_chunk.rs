@@ -5,7 +5,9 @@
 
 use std::borrow::Cow;
 use std::ops::Range;
+use std::sync::LazyLock;
 
+use memchr::memmem::Finder;
 use serde::de::IgnoredAny;
 
 use crate::request_body::{field, top_level_fields};
@@ -18,23 +20,26 @@ use crate::sse::SseEvent;
 /// usage is asked for) loses it. Only the rest, the usage chunk among them, is parsed. Keys
 /// spelled with escapes (`"\u0075sage"`) are not recognised; no upstream writes them.
 pub fn event_for_client(event: &SseEvent) -> Option<Cow<'_, [u8]>> {
-    let data = event.data.as_bytes();
-    if memchr::memmem::find(data, b"\"usage\"").is_none() {
+    let data = &event.data[..];
+    if let Some(cut) = top_level_null_usage(data) {
+        return Some(without(event, cut));
+    }
+    if USAGE_KEY.find(data).is_none() {
         return Some(Cow::Borrowed(&event.raw));
     }
-    match top_level_null_usage(data) {
-        Some(cut) => Some(without(event, cut)),
-        None => parsed_event_for_client(event),
-    }
+    parsed_event_for_client(event)
 }
 
+// Built once: a searcher's set-up costs more than searching one event.
+static USAGE_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"usage\""));
+static LATER_NULL_USAGE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b",\"usage\":null"));
+
 /// The bytes to cut for a compact `"usage":null` member of the top-level object, with the comma
-/// that joins it to a neighbour, found by its bytes. A `,"usage"` cannot lie inside a string (the
-/// quote would end it), so such a match is a member; it is the top level's when what follows it
-/// closes exactly one object, the last thing in `data`.
+/// that joins it to a neighbour, found by its bytes. In valid JSON a `,"usage"` cannot lie inside
+/// a string (the quote would end it), so such a match is a member; it is the top level's when what
+/// follows it closes exactly one object, the last thing in `data`.
 fn top_level_null_usage(data: &[u8]) -> Option<Range<usize>> {
     const FIRST: &[u8] = b"{\"usage\":null";
-    const LATER: &[u8] = b",\"usage\":null";
     if let Some(rest) = data.strip_prefix(FIRST) {
         return match rest.first() {
             Some(b',') => Some(1..FIRST.len() + 1),
@@ -42,8 +47,9 @@ fn top_level_null_usage(data: &[u8]) -> Option<Range<usize>> {
             _ => None,
         };
     }
-    memchr::memmem::find_iter(data, LATER)
-        .map(|at| at..at + LATER.len())
+    LATER_NULL_USAGE
+        .find_iter(data)
+        .map(|at| at..at + LATER_NULL_USAGE.needle().len())
         .find(|member| matches!(data.get(member.end), Some(b',' | b'}')) && closes_one_object(&data[member.end..]))
 }
 
@@ -76,7 +82,7 @@ fn closes_one_object(rest: &[u8]) -> bool {
 
 /// The event without `cut` (a range of its data), when its data is the one `data:` line of it.
 fn without(event: &SseEvent, cut: Range<usize>) -> Cow<'_, [u8]> {
-    let data = event.data.as_bytes();
+    let data = &event.data[..];
     // Chat chunks are one `data:` line, so the data sits right after the field name in the raw
     // event; anything else is passed on as it came.
     let start = if event.raw.starts_with(b"data: ") { 6 } else { 5 };
@@ -92,7 +98,7 @@ fn without(event: &SseEvent, cut: Range<usize>) -> Cow<'_, [u8]> {
 /// `event_for_client` by a parse of the event's top level: the usage chunk, and `"usage":null`
 /// written with blanks or where the byte search cannot tell its depth.
 fn parsed_event_for_client(event: &SseEvent) -> Option<Cow<'_, [u8]>> {
-    let data = event.data.as_bytes();
+    let data = &event.data[..];
     let Ok(fields) = top_level_fields(data) else { return Some(Cow::Borrowed(&event.raw)) };
     let Some(usage) = field(&fields, "usage") else { return Some(Cow::Borrowed(&event.raw)) };
     if usage.value.get() != "null" {
@@ -118,12 +124,19 @@ fn parsed_event_for_client(event: &SseEvent) -> Option<Cow<'_, [u8]>> {
 
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
+
     use super::*;
     use crate::sse::SseFramer;
 
     fn client_bytes(stream: &[u8]) -> Vec<u8> {
         let mut framer = SseFramer::new();
-        framer.push(stream).iter().filter_map(|e| event_for_client(e).map(|b| b.into_owned())).flatten().collect()
+        framer
+            .push(&Bytes::copy_from_slice(stream))
+            .iter()
+            .filter_map(|e| event_for_client(e).map(|b| b.into_owned()))
+            .flatten()
+            .collect()
     }
 
     #[test]
@@ -195,7 +208,7 @@ data: [DONE]\n\n";
         /// and finds every top-level `"usage":null` without the parse.
         #[test]
         fn an_event_read_by_its_bytes_leaves_as_its_parse_says((data, null_usage) in chunk_data()) {
-            let event = SseFramer::new().push(format!("data: {data}\n\n").as_bytes()).remove(0);
+            let event = SseFramer::new().push(&Bytes::from(format!("data: {data}\n\n"))).remove(0);
             proptest::prop_assert_eq!(event_for_client(&event), parsed_event_for_client(&event), "{}", data);
             proptest::prop_assert_eq!(top_level_null_usage(data.as_bytes()).is_some(), null_usage, "{}", data);
         }

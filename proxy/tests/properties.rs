@@ -41,8 +41,9 @@ fn frame(pieces: &[&[u8]]) -> (Vec<Framed>, Vec<u8>) {
     let mut framer = SseFramer::new();
     let mut events = Vec::new();
     for piece in pieces {
-        for event in framer.push(piece) {
-            events.push((event.raw.to_vec(), event.event, event.data));
+        for event in framer.push(&bytes::Bytes::copy_from_slice(piece)) {
+            let data = event.data_text().into_owned();
+            events.push((event.raw.to_vec(), event.event, data));
         }
     }
     (events, framer.unfinished().to_vec())

@@ -26,7 +26,7 @@ fn relay(pieces: &[&[u8]]) -> (Vec<u8>, AssembledReply) {
     let mut logged = Vec::new();
     for piece in pieces {
         logged.extend_from_slice(piece);
-        for event in framer.push(piece) {
+        for event in framer.push(&bytes::Bytes::copy_from_slice(piece)) {
             if let Some(bytes) = event_for_client(&event) {
                 to_client.extend_from_slice(&bytes);
             }
