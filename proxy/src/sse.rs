@@ -80,7 +80,7 @@ impl SseFramer {
             // The event begun earlier is finished in the carried-over copy; what follows it is
             // read in place.
             self.buffer.extend_from_slice(chunk);
-            let mut carried = std::mem::take(&mut self.buffer).freeze();
+            let carried = std::mem::take(&mut self.buffer).freeze();
             let (from, line_start) = self.read_events(&carried, self.line_start, &mut events, 1);
             if events.is_empty() {
                 self.buffer = carried.try_into_mut().unwrap_or_else(|bytes| BytesMut::from(&bytes[..]));
@@ -89,7 +89,6 @@ impl SseFramer {
             }
             let left = carried.len() - from;
             rest = chunk.slice(chunk.len() - left..);
-            carried.clear();
         }
         let (from, line_start) = self.read_events(&rest, 0, &mut events, usize::MAX);
         self.buffer.extend_from_slice(&rest[from..]);
