@@ -146,20 +146,17 @@ impl SseFramer {
         };
         match name {
             b"data" => {
-                self.data = match std::mem::take(&mut self.data) {
-                    DataLines::None => DataLines::One(value),
-                    DataLines::One(first) => {
-                        let mut joined = BytesMut::from(&bytes[first]);
-                        joined.extend_from_slice(b"\n");
-                        joined.extend_from_slice(&bytes[value]);
-                        DataLines::Joined(joined)
+                let mut joined = match std::mem::take(&mut self.data) {
+                    DataLines::None => {
+                        self.data = DataLines::One(value);
+                        return;
                     }
-                    DataLines::Joined(mut joined) => {
-                        joined.extend_from_slice(b"\n");
-                        joined.extend_from_slice(&bytes[value]);
-                        DataLines::Joined(joined)
-                    }
-                }
+                    DataLines::One(first) => BytesMut::from(&bytes[first]),
+                    DataLines::Joined(joined) => joined,
+                };
+                joined.extend_from_slice(b"\n");
+                joined.extend_from_slice(&bytes[value]);
+                self.data = DataLines::Joined(joined);
             }
             b"event" => self.event = Some(String::from_utf8_lossy(&bytes[value]).into_owned()),
             _ => {}
