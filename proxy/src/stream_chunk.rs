@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::value::MapAccessDeserializer;
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
@@ -248,9 +248,13 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("any JSON value")
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-                let objects = Vec::<Object<T>>::deserialize(SeqAccessDeserializer::new(seq))?;
-                Ok(List(objects.into_iter().filter_map(|object| object.0).collect()))
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                // Straight into one vector: a chunk's list is read ~50 times per stream.
+                let mut objects = Vec::new();
+                while let Some(object) = seq.next_element::<Object<T>>()? {
+                    objects.extend(object.0);
+                }
+                Ok(List(objects))
             }
             other_kinds_are_absent!(List(Vec::new()); visit_unit(), visit_none(), visit_bool(bool),
                 visit_i64(i64), visit_u64(u64), visit_f64(f64), visit_str(&str));
