@@ -6,6 +6,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use bytes::Bytes;
 use serde_json::{json, Map, Value};
 
 use crate::record::ResponseCapture;
@@ -79,8 +80,9 @@ pub struct AssembledReply {
     pub finish_reason: Option<String>,
     pub usage: Option<Usage>,
     pub error: Option<UpstreamError>,
-    /// The raw body for whole responses; the assembled object for streams.
-    pub response_json: Option<Vec<u8>>,
+    /// The raw body for whole responses (the record's own bytes, not a copy); the assembled object
+    /// for streams.
+    pub response_json: Option<Bytes>,
 }
 
 pub fn assemble(response: &ResponseCapture) -> AssembledReply {
@@ -91,8 +93,8 @@ pub fn assemble(response: &ResponseCapture) -> AssembledReply {
     }
 }
 
-fn from_body(body: &[u8]) -> AssembledReply {
-    let mut reply = AssembledReply { response_json: Some(body.to_vec()), ..Default::default() };
+fn from_body(body: &Bytes) -> AssembledReply {
+    let mut reply = AssembledReply { response_json: Some(body.clone()), ..Default::default() };
     let Some(whole) = WholeReply::parse(body) else {
         return from_body_tree(body, reply);
     };
@@ -267,7 +269,7 @@ fn from_stream(events: &[SseEvent]) -> AssembledReply {
 
     if let Some(response) = responses_final {
         let body = serde_json::to_vec(&response).unwrap_or_default();
-        let mut whole = from_body(&body);
+        let mut whole = from_body(&Bytes::from(body));
         whole.error = whole.error.or(reply.error);
         return whole;
     }
@@ -319,7 +321,7 @@ fn from_stream(events: &[SseEvent]) -> AssembledReply {
     if let Some(error) = &reply.error {
         object.insert("error".into(), json!({"type": error.error_type, "message": error.message}));
     }
-    reply.response_json = serde_json::to_vec(&Value::Object(object)).ok();
+    reply.response_json = serde_json::to_vec(&Value::Object(object)).ok().map(Bytes::from);
     reply
 }
 
@@ -471,21 +473,23 @@ mod tests {
         #[test]
         fn a_whole_reply_reads_as_its_tree_reads(body in reply_body()) {
             let as_tree = from_body_tree(body.as_bytes(), AssembledReply {
-                response_json: Some(body.as_bytes().to_vec()),
+                response_json: Some(Bytes::copy_from_slice(body.as_bytes())),
                 ..Default::default()
             });
-            proptest::prop_assert_eq!(from_body(body.as_bytes()), as_tree, "{}", body);
+            proptest::prop_assert_eq!(from_body(&Bytes::copy_from_slice(body.as_bytes())), as_tree, "{}", body);
         }
     }
 
     #[test]
     fn whole_bodies_give_text_usage_and_errors() {
-        let ok = from_body(br#"{"choices":[{"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}"#);
+        let ok = from_body(&Bytes::from_static(br#"{"choices":[{"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}"#));
         assert_eq!(ok.text.as_deref(), Some("Hi"));
         assert_eq!(ok.usage.unwrap().total_tokens, Some(6));
-        let error = from_body(br#"{"error":{"message":"bad key","type":"authentication_error"}}"#);
+        let error = from_body(&Bytes::from_static(br#"{"error":{"message":"bad key","type":"authentication_error"}}"#));
         assert_eq!(error.error.unwrap().message, "bad key");
-        let embeddings = from_body(br#"{"object":"list","data":[],"usage":{"prompt_tokens":8,"total_tokens":8}}"#);
+        let embeddings = from_body(&Bytes::from_static(
+            br#"{"object":"list","data":[],"usage":{"prompt_tokens":8,"total_tokens":8}}"#,
+        ));
         assert_eq!(embeddings.usage.unwrap().prompt_tokens, Some(8));
     }
 }

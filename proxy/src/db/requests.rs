@@ -49,7 +49,7 @@ pub async fn insert_request_batch(tx: &mut Transaction<'_, MySql>, rows: &[Store
                 .push_bind(&r.finish_reason)
                 .push_bind(&r.request_envelope)
                 .push_bind(r.messages_offset)
-                .push_bind(&r.response_json)
+                .push_bind(r.response_json.as_deref())
                 .push_bind(r.cache_write_tokens)
                 .push_bind(&r.client_key);
         });
