@@ -322,7 +322,7 @@ impl<R: std::io::Read> FrameReader<R> {
     }
 
     /// The next `length` bytes; `None` when the data ends first.
-    fn take(&mut self, length: usize) -> std::io::Result<Option<Bytes>> {
+    fn next_bytes(&mut self, length: usize) -> std::io::Result<Option<Bytes>> {
         if self.chunk.len() < length {
             let wanted = (length - self.chunk.len()).max(READ_CHUNK_BYTES) as u64;
             let wanted = wanted.min(self.unread);
@@ -343,7 +343,7 @@ impl<R: std::io::Read> FrameReader<R> {
 
 /// The next frame, if a whole, intact one lies within the reader's data; `None` at its end.
 fn read_frame<R: std::io::Read>(reader: &mut FrameReader<R>) -> std::io::Result<Option<(RequestRecord, u64)>> {
-    let Some(header) = reader.take(HEADER_BYTES)? else {
+    let Some(header) = reader.next_bytes(HEADER_BYTES)? else {
         return Ok(None);
     };
     let checksum_of: fn(&[u8]) -> [u8; 8] = match &header[..4] {
@@ -358,7 +358,7 @@ fn read_frame<R: std::io::Read>(reader: &mut FrameReader<R>) -> std::io::Result<
     if payload_len as u64 > reader.room() {
         return Ok(None);
     }
-    let payload = match reader.take(payload_len)? {
+    let payload = match reader.next_bytes(payload_len)? {
         Some(payload) if checksum_of(&payload) == header[16..24] => payload,
         _ => {
             tracing::warn!("spool: a damaged record ends its segment");

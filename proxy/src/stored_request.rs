@@ -2,6 +2,7 @@
 //! reply assembled, usage and its source settled, the forwarded body fingerprinted. This is where
 //! the parsing the request path skipped happens.
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
@@ -46,7 +47,7 @@ pub struct StoredRequest {
     pub finish_reason: Option<String>,
     pub request_envelope: Vec<u8>,
     pub messages_offset: Option<u32>,
-    pub response_json: Option<bytes::Bytes>,
+    pub response_json: Option<Bytes>,
     /// Hashes of the words the text search finds this request by, from its reply and attributes
     /// (see `search_block`); filled in by the writer.
     pub search_words: Vec<u64>,
@@ -141,7 +142,7 @@ impl StoredRequest {
     /// Bytes this row adds to an INSERT statement, roughly.
     pub fn approximate_size(&self) -> usize {
         512 + self.request_envelope.len()
-            + self.response_json.as_ref().map_or(0, bytes::Bytes::len)
+            + self.response_json.as_ref().map_or(0, Bytes::len)
             + self.reply_text.as_ref().map_or(0, String::len)
             + self.conversation.nodes.iter().map(|n| n.raw_json().len()).sum::<usize>()
     }
