@@ -8,7 +8,7 @@ usage: bench [--quick] [--rounds N] [--only request-path|writer|storage]
              [--proxy-threads N] [--out FILE]
        bench mock-upstream --port P
        bench reference-proxy --port P --upstream http://HOST:PORT
-       bench record-cost [--records N] [--case stream|agent]";
+       bench record-cost [--records N] [--case chat|stream|agent]";
 
 pub enum Command {
     Bench(Options),

@@ -4,7 +4,7 @@
 //! reply, and the messages of the nodes not stored before are read. No database, so the figures
 //! repeat — under `valgrind --tool=callgrind` as instruction counts that do not drift.
 //!
-//!   bench record-cost [--records N] [--case stream|agent]
+//!   bench record-cost [--records N] [--case chat|stream|agent]
 
 use std::time::Instant;
 
@@ -26,12 +26,13 @@ const HISTORY_MESSAGES: usize = 60;
 type Case = (&'static str, &'static str, fn() -> RequestRecord, usize);
 
 pub fn run(records: usize, only: Option<&str>) -> Result<(), String> {
-    let cases: [Case; 2] = [
+    let cases: [Case; 3] = [
+        ("chat", "chat, 1 KB body, model mapped, whole reply, messages stored before", repeated_chat, 0),
         ("stream", "chat, streamed reply of 50 content events (usage chunk, [DONE])", streamed_chat, 2),
         ("agent", "agent turn, 60-message history (~60 KB body, 2 messages new), whole reply", agent_turn, 2),
     ];
     if let Some(only) = only.filter(|only| !cases.iter().any(|(case, ..)| case == only)) {
-        return Err(format!("--case {only:?}: one of stream, agent"));
+        return Err(format!("--case {only:?}: one of chat, stream, agent"));
     }
     println!("CPU the log pipeline spends on one record before MySQL, {records} records:");
     for (_, name, make, new_messages) in cases.into_iter().filter(|(case, ..)| only.is_none_or(|only| only == *case)) {
@@ -77,6 +78,24 @@ fn journal_cost(records: &[RequestRecord]) -> Result<f64, String> {
     let _ = std::fs::remove_dir_all(&dir);
     let spent = spent.map_err(|e| format!("spool in {}: {e}", dir.display()))?;
     Ok(spent.as_secs_f64() * 1e6 / records.len().max(1) as f64)
+}
+
+/// The harness's throughput scenario: the same chat again and again, so its messages are stored.
+fn repeated_chat() -> RequestRecord {
+    let mut record = RequestRecord::new("POST", "/v1/chat/completions");
+    record.client_model = Some("gpt-4o".into());
+    record.upstream_model = Some("claude-sonnet-4-5".into());
+    record.http_status = 200;
+    let question = "Refactor the function below so that it returns early on an empty slice. ".repeat(11);
+    record.request_body = Bytes::from(
+        json!({"model": "gpt-4o", "messages": [
+                   {"role": "system", "content": "You are a careful senior engineer. Answer with code first."},
+                   {"role": "user", "content": question}],
+               "stream": false, "temperature": 0.2})
+        .to_string(),
+    );
+    record.response = ResponseCapture::Body(wire_shapes::completion("claude-sonnet-4-5"));
+    record
 }
 
 fn streamed_chat() -> RequestRecord {

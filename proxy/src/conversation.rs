@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::OnceLock;
 
+use bytes::Bytes;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -25,8 +26,10 @@ pub struct MessageNode {
     pub conversation_id: Option<NodeId>,
     pub position: u32,
     pub role: String,
-    /// The message exactly as the client sent it; the node's id is derived from these bytes.
-    raw: Vec<u8>,
+    /// The message exactly as the client sent it; the node's id is derived from these bytes. A
+    /// slice of the request body: a turn's history is most of its body, and copying it message by
+    /// message cost an allocation and a copy of the whole body per record.
+    raw: Bytes,
     /// Read from `raw` when first asked for: a turn repeats its whole history, and the log writer
     /// stores only the nodes it has not stored before, so most nodes are never read further.
     fields: OnceLock<NodeFields>,
@@ -96,11 +99,12 @@ pub fn node_id(parent: Option<&NodeId>, raw_json: &[u8]) -> NodeId {
 }
 
 pub fn split(body: &[u8]) -> Conversation {
-    split_fields(body, top_level_fields(body).ok().as_deref())
+    let body = Bytes::copy_from_slice(body);
+    split_fields(&body, top_level_fields(&body).ok().as_deref())
 }
 
 /// [`split`] with the body's top level already read (`None`: it is not a JSON object).
-pub fn split_fields(body: &[u8], fields: Option<&[TopLevelField<'_>]>) -> Conversation {
+pub fn split_fields(body: &Bytes, fields: Option<&[TopLevelField<'_>]>) -> Conversation {
     let whole = |body: &[u8]| Conversation {
         nodes: Vec::new(),
         envelope: body.to_vec(),
@@ -120,26 +124,18 @@ pub fn split_fields(body: &[u8], fields: Option<&[TopLevelField<'_>]>) -> Conver
     let mut nodes: Vec<MessageNode> = Vec::with_capacity(raw_messages.len());
     for (position, raw) in raw_messages.iter().enumerate() {
         let parent_id = nodes.last().map(|n: &MessageNode| n.id);
-        let raw = raw.get().as_bytes();
-        let role = clip(first_role(raw).unwrap_or_else(|| "unknown".into()), 32);
-        let id = node_id(parent_id.as_ref(), raw);
+        let raw = body.slice_ref(raw.get().as_bytes());
+        let role = clip(first_role(&raw).unwrap_or_else(|| "unknown".into()), 32);
+        let id = node_id(parent_id.as_ref(), &raw);
         let conversation_id = match nodes.last() {
             Some(MessageNode { conversation_id: Some(id), .. }) => Some(*id),
             _ => (role == "user").then_some(id),
         };
         let position = position as u32;
-        nodes.push(MessageNode {
-            id,
-            parent_id,
-            conversation_id,
-            position,
-            role,
-            raw: raw.to_vec(),
-            fields: OnceLock::new(),
-        });
+        nodes.push(MessageNode { id, parent_id, conversation_id, position, role, raw, fields: OnceLock::new() });
     }
     let last_user_message_preview =
-        nodes.iter().rev().find(|n| n.role == "user").and_then(|n| n.fields().content_text.as_deref()).map(preview);
+        nodes.iter().rev().find(|n| n.role == "user").and_then(content_text).map(|text| preview(&text));
 
     // Cutting is exact only when the array is written compactly: `[` + elements joined by `,` + `]`.
     let span = &messages_field.span;
@@ -194,6 +190,23 @@ fn node_fields(raw: &[u8]) -> NodeFields {
         tool_call_id: text("tool_call_id").map(|t| clip(t, 255)),
         stored_json,
         content_offset,
+    }
+}
+
+/// The node's `content_text` as [`node_fields`] reads it, without reading the rest of the message
+/// when its content is a string: the preview needs only the last user message's text, and that
+/// message is usually stored already (its fields are then never read).
+fn content_text(node: &MessageNode) -> Option<Cow<'_, str>> {
+    if let Some(fields) = node.fields.get() {
+        return fields.content_text.as_deref().map(Cow::Borrowed);
+    }
+    let members = top_level_fields(&node.raw).unwrap_or_default();
+    match field(&members, "content") {
+        Some(content) if content.value.get().starts_with('"') => {
+            serde_json::from_str::<Text>(content.value.get()).ok()?.0
+        }
+        // Content parts are joined into a text: the full reading.
+        _ => node.fields().content_text.as_deref().map(Cow::Borrowed),
     }
 }
 
@@ -307,6 +320,23 @@ mod tests {
         assert_eq!(nodes[3].fields().content_text.as_deref(), Some("42"));
         assert!(nodes[3].fields().content_parts.is_some());
         assert_eq!(split(TURN_2).last_user_message_preview.as_deref(), Some("Hi"));
+    }
+
+    #[test]
+    fn the_preview_reads_the_text_the_messages_fields_give() {
+        let bodies: [&[u8]; 3] = [
+            br#"{"messages":[{"role":"user","content":"caf\u00e9\n  two\tlines","content":"last \"wins\""}]}"#,
+            br#"{"messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}]}"#,
+            br#"{"messages":[{"role":"user","content":7},{"role":"assistant","content":"not a question"}]}"#,
+        ];
+        for body in bodies {
+            let conversation = split(body);
+            let user = conversation.nodes.iter().rev().find(|n| n.role == "user").unwrap();
+            let read_fully = split(body).nodes[user.position as usize].fields().content_text.clone();
+            assert_eq!(conversation.last_user_message_preview, read_fully.as_deref().map(preview));
+        }
+        assert_eq!(split(bodies[0]).last_user_message_preview.as_deref(), Some("last \"wins\""));
+        assert_eq!(split(bodies[1]).last_user_message_preview.as_deref(), Some("a b"));
     }
 
     #[test]

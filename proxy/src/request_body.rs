@@ -112,7 +112,21 @@ pub fn forward_fields_of(fields: &[TopLevelField<'_>]) -> ForwardFields {
 /// The body to send upstream: `model` replaced by `upstream_model` and, when `ask_for_usage` is set,
 /// `stream_options.include_usage` turned on. Returns `None` when nothing needs to change.
 pub fn rewrite(body: &[u8], fields: &ForwardFields, upstream_model: &str, ask_for_usage: bool) -> Option<Vec<u8>> {
-    let mut edits: Vec<(Range<usize>, Vec<u8>)> = Vec::new();
+    let edits = edits(body, fields, upstream_model, ask_for_usage);
+    if edits.is_empty() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(body.len() + 64);
+    for piece in rewritten_pieces(body, &edits) {
+        out.extend_from_slice(piece);
+    }
+    Some(out)
+}
+
+/// What [`rewrite`] changes: spans of the body and what replaces each, in the body's order; empty
+/// when nothing needs to change.
+pub fn edits(body: &[u8], fields: &ForwardFields, upstream_model: &str, ask_for_usage: bool) -> Vec<Edit> {
+    let mut edits: Vec<Edit> = Vec::new();
     if let (Some(model), Some(span)) = (&fields.model, &fields.model_span) {
         if model != upstream_model {
             edits.push((span.clone(), serde_json::to_vec(upstream_model).expect("a string serialises")));
@@ -134,19 +148,25 @@ pub fn rewrite(body: &[u8], fields: &ForwardFields, upstream_model: &str, ask_fo
             }
         }
     }
-    if edits.is_empty() {
-        return None;
-    }
     edits.sort_by_key(|(span, _)| span.start);
-    let mut out = Vec::with_capacity(body.len() + 64);
+    edits
+}
+
+/// A span of the body and the bytes that replace it.
+pub type Edit = (Range<usize>, Vec<u8>);
+
+/// The body with `edits` applied, as the pieces it is made of, in order: the log writer hashes the
+/// forwarded body from them without putting it together.
+pub fn rewritten_pieces<'a>(body: &'a [u8], edits: &'a [Edit]) -> impl Iterator<Item = &'a [u8]> {
     let mut cursor = 0;
-    for (span, replacement) in edits {
-        out.extend_from_slice(&body[cursor..span.start]);
-        out.extend_from_slice(&replacement);
-        cursor = span.end;
-    }
-    out.extend_from_slice(&body[cursor..]);
-    Some(out)
+    edits
+        .iter()
+        .flat_map(move |(span, replacement)| {
+            let before = &body[cursor..span.start];
+            cursor = span.end;
+            [before, replacement.as_slice()]
+        })
+        .chain(std::iter::once_with(move || &body[edits.last().map_or(0, |(span, _)| span.end)..]))
 }
 
 #[cfg(test)]

@@ -157,12 +157,16 @@ pub fn clip(mut text: String, max_chars: usize) -> String {
 }
 
 /// SHA-256 of the body exactly as it was forwarded. The rewrite is deterministic, so it is redone
-/// here rather than hashed on the request path.
+/// here rather than hashed on the request path; its pieces are hashed in turn, not copied together.
 fn forwarded_body_sha256(record: &RequestRecord, fields: Option<&[TopLevelField<'_>]>) -> [u8; 32] {
     let body = &record.request_body;
-    let forwarded = fields.map(request_body::forward_fields_of).and_then(|fields| {
+    let edits = fields.map(request_body::forward_fields_of).map_or_else(Vec::new, |fields| {
         let upstream_model = record.upstream_model.as_deref().unwrap_or_default();
-        request_body::rewrite(body, &fields, upstream_model, record.usage_requested_by_proxy)
+        request_body::edits(body, &fields, upstream_model, record.usage_requested_by_proxy)
     });
-    Sha256::digest(forwarded.as_deref().unwrap_or(body)).into()
+    let mut hasher = Sha256::new();
+    for piece in request_body::rewritten_pieces(body, &edits) {
+        hasher.update(piece);
+    }
+    hasher.finalize().into()
 }
