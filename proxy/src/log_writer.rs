@@ -228,11 +228,20 @@ impl LogWriter {
         let (built, runtime_built) = oneshot::channel();
         std::thread::Builder::new().name("log-store".into()).spawn(move || {
             background_priority();
-            let runtime =
-                match tokio::runtime::Builder::new_current_thread().thread_name("log-store").enable_all().build() {
-                    Ok(runtime) => runtime,
-                    Err(error) => return drop(built.send(Err(error))),
-                };
+            // One blocking thread: the store's blocking work (reading the spool, turning the next
+            // batch into rows, confirming) takes turns on it — a confirmation may wait for the next
+            // batch's rows while MySQL writes the current one — and each extra thread kept an
+            // allocator heap of its own, partly filled: at c=256 the peak RSS was 10-13 MB higher
+            // with tokio's default pool (BENCHMARKS.md, "What each optimisation bought").
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .thread_name("log-store")
+                .max_blocking_threads(1)
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(error) => return drop(built.send(Err(error))),
+            };
             let _ = built.send(Ok(()));
             runtime.block_on(async move {
                 // Opened on this runtime, so that its sockets are driven here.
