@@ -158,7 +158,7 @@ fn node_fields(raw: &[u8]) -> NodeFields {
     let fields = top_level_fields(raw).unwrap_or_default();
     let member = |key: &str| field(&fields, key).map(|f| f.value.get());
     let text = |key: &str| member(key).and_then(|json| serde_json::from_str::<String>(json).ok());
-    let content = field(&fields, "content").filter(|f| f.value.get().starts_with('"'));
+    let content = string_content(&fields);
     let (content_text, content_parts) = match (content, member("content")) {
         (Some(content), _) => (serde_json::from_str::<String>(content.value.get()).ok(), None),
         (None, Some(json)) if json.starts_with('[') => {
@@ -201,13 +201,16 @@ fn content_text(node: &MessageNode) -> Option<Cow<'_, str>> {
         return fields.content_text.as_deref().map(Cow::Borrowed);
     }
     let members = top_level_fields(&node.raw).unwrap_or_default();
-    match field(&members, "content") {
-        Some(content) if content.value.get().starts_with('"') => {
-            serde_json::from_str::<Text>(content.value.get()).ok()?.0
-        }
+    match string_content(&members) {
+        Some(content) => serde_json::from_str::<Text>(content.value.get()).ok()?.0,
         // Content parts are joined into a text: the full reading.
-        _ => node.fields().content_text.as_deref().map(Cow::Borrowed),
+        None => node.fields().content_text.as_deref().map(Cow::Borrowed),
     }
+}
+
+/// The message's `content` member when it is a string (the last one, if repeated).
+fn string_content<'f, 'a>(members: &'f [TopLevelField<'a>]) -> Option<&'f TopLevelField<'a>> {
+    field(members, "content").filter(|f| f.value.get().starts_with('"'))
 }
 
 /// The message's `role`, read from its first members only: clients write `role` first, so the
