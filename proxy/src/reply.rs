@@ -27,29 +27,60 @@ pub struct Usage {
     pub cache_write_tokens: Option<i64>,
 }
 
+/// The counts of a usage object under every naming [`Usage`] reads; `None` where a key is missing
+/// or holds anything but an integer that fits an `i64`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct UsageCounts {
+    pub prompt_tokens: Option<i64>,
+    pub input_tokens: Option<i64>,
+    pub completion_tokens: Option<i64>,
+    pub output_tokens: Option<i64>,
+    pub total_tokens: Option<i64>,
+    pub cache_read_input_tokens: Option<i64>,
+    pub cache_creation_input_tokens: Option<i64>,
+    /// `prompt_tokens_details`, else `input_tokens_details`, when either key is there (whatever
+    /// its value): the `cached_tokens` and `cache_write_tokens` in it.
+    pub details: Option<(Option<i64>, Option<i64>)>,
+}
+
 impl Usage {
     /// Reads OpenAI chat/completions/embeddings usage, the Responses API's naming and Anthropic's
-    /// (`input_tokens` there excludes `cache_read_input_tokens` and `cache_creation_input_tokens`,
-    /// so they are added back).
+    /// from a tree; a whole reply's usage is read into [`UsageCounts`] without one (`whole_reply`).
     pub fn from_json(usage: &Value) -> Option<Usage> {
         let usage = usage.as_object()?;
         let int = |key: &str| usage.get(key).and_then(Value::as_i64);
         let details = usage.get("prompt_tokens_details").or_else(|| usage.get("input_tokens_details"));
-        let detail = |key: &str| details.and_then(|d| d.get(key)).and_then(Value::as_i64);
-        let anthropic_read = int("cache_read_input_tokens");
-        let anthropic_write = int("cache_creation_input_tokens");
-        let cached = detail("cached_tokens").or(anthropic_read);
-        let cache_write = detail("cache_write_tokens").or(anthropic_write);
-        let prompt = match (int("prompt_tokens"), int("input_tokens")) {
+        let detail = |details: &Value, key: &str| details.get(key).and_then(Value::as_i64);
+        Usage::from_counts(UsageCounts {
+            prompt_tokens: int("prompt_tokens"),
+            input_tokens: int("input_tokens"),
+            completion_tokens: int("completion_tokens"),
+            output_tokens: int("output_tokens"),
+            total_tokens: int("total_tokens"),
+            cache_read_input_tokens: int("cache_read_input_tokens"),
+            cache_creation_input_tokens: int("cache_creation_input_tokens"),
+            details: details.map(|d| (detail(d, "cached_tokens"), detail(d, "cache_write_tokens"))),
+        })
+    }
+
+    /// `input_tokens` in Anthropic's naming excludes `cache_read_input_tokens` and
+    /// `cache_creation_input_tokens`, so they are added back. `None` when no count is there.
+    pub fn from_counts(counts: UsageCounts) -> Option<Usage> {
+        let anthropic_read = counts.cache_read_input_tokens;
+        let anthropic_write = counts.cache_creation_input_tokens;
+        let (detail_cached, detail_write) = counts.details.unwrap_or_default();
+        let cached = detail_cached.or(anthropic_read);
+        let cache_write = detail_write.or(anthropic_write);
+        let prompt = match (counts.prompt_tokens, counts.input_tokens) {
             (Some(prompt), _) => Some(prompt),
             // Anthropic's counts: the three input kinds are disjoint.
-            (None, Some(input)) if details.is_none() => {
+            (None, Some(input)) if counts.details.is_none() => {
                 Some(input + anthropic_read.unwrap_or(0) + anthropic_write.unwrap_or(0))
             }
             (None, input) => input,
         };
-        let completion = int("completion_tokens").or_else(|| int("output_tokens"));
-        let total = int("total_tokens").or(match (prompt, completion) {
+        let completion = counts.completion_tokens.or(counts.output_tokens);
+        let total = counts.total_tokens.or(match (prompt, completion) {
             (Some(p), Some(c)) => Some(p + c),
             _ => None,
         });
@@ -98,8 +129,7 @@ fn from_body(body: &Bytes) -> AssembledReply {
     let Some(whole) = WholeReply::parse(body) else {
         return from_body_tree(body, reply);
     };
-    let usage = whole.usage.and_then(|usage| serde_json::from_str::<Value>(usage.get()).ok());
-    reply.usage = usage.as_ref().and_then(Usage::from_json);
+    reply.usage = whole.usage.0.and_then(|usage| Usage::from_counts(usage.counts()));
     let Some(choice) = whole.choices.0 else {
         return reply;
     };
@@ -327,8 +357,12 @@ fn from_stream(events: &[SseEvent]) -> AssembledReply {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
     use crate::record::StreamEvent;
+    use crate::stream_chunk::Object;
+    use crate::whole_reply::UsageFields;
 
     fn events(datas: &[&str]) -> ResponseCapture {
         let events: Vec<_> = datas.iter().map(|d| StreamEvent { event: None, data: d.to_string() }).collect();
@@ -418,35 +452,78 @@ mod tests {
         );
     }
 
-    /// JSON text for a whole reply, with the keys `from_body` reads (and others, and repeats)
-    /// holding values of every kind, so that both readings meet every shape.
-    fn reply_body() -> impl proptest::strategy::Strategy<Value = String> {
-        use proptest::prelude::*;
-        fn object(entries: Vec<(&'static str, String)>) -> String {
-            let fields: Vec<String> = entries.iter().map(|(key, value)| format!("{key:?}:{value}")).collect();
-            format!("{{{}}}", fields.join(","))
-        }
-        fn entries(
-            keys: &'static [&'static str],
-            value: impl Strategy<Value = String> + Clone,
-        ) -> impl Strategy<Value = String> {
-            prop::collection::vec((prop::sample::select(keys), value), 0..5).prop_map(object)
-        }
-        let leaf = prop_oneof![
+    fn object(entries: Vec<(&'static str, String)>) -> String {
+        let fields: Vec<String> = entries.iter().map(|(key, value)| format!("{key:?}:{value}")).collect();
+        format!("{{{}}}", fields.join(","))
+    }
+
+    /// A JSON object of up to four of `keys` (repeats included) holding `value`s.
+    fn entries(keys: &'static [&'static str], value: impl Strategy<Value = String> + 'static) -> BoxedStrategy<String> {
+        prop::collection::vec((prop::sample::select(keys), value), 0..5).prop_map(object).boxed()
+    }
+
+    /// A JSON value of every kind a field may hold instead of the expected one.
+    fn leaf() -> BoxedStrategy<String> {
+        prop_oneof![
             Just("null".to_string()),
             Just("true".to_string()),
             Just("7".to_string()),
             Just("-1.5".to_string()),
+            // Above i64::MAX: no count, as `Value::as_i64` reads it.
+            Just("9223372036854775808".to_string()),
             any::<String>().prop_map(|text| serde_json::to_string(&text).unwrap()),
             Just(r#""a\"b\n\u00e9""#.to_string()),
             Just("[]".to_string()),
             Just("{}".to_string()),
             Just(r#"[{"type":"function","id":"c1"}]"#.to_string()),
+        ]
+        .boxed()
+    }
+
+    /// A usage object's text in every naming `Usage` reads: each key there or not, mostly with
+    /// a count, sometimes with a value of another kind; details objects likewise.
+    fn usage_object() -> BoxedStrategy<String> {
+        const COUNTS: [&str; 7] = [
+            "prompt_tokens",
+            "completion_tokens",
+            "input_tokens",
+            "output_tokens",
+            "total_tokens",
+            "cache_read_input_tokens",
+            "cache_creation_input_tokens",
         ];
-        let usage = prop_oneof![
-            leaf.clone(),
-            entries(&["prompt_tokens", "completion_tokens", "input_tokens", "total_tokens"], leaf.clone()),
+        let value = prop_oneof![3 => (0i64..100_000).prop_map(|n| n.to_string()), 1 => leaf()];
+        let details = prop_oneof![
+            1 => leaf(),
+            3 => (prop::option::of(value.clone()), prop::option::of(value.clone())).prop_map(|(cached, written)| {
+                object([("cached_tokens", cached), ("cache_write_tokens", written)].into_iter()
+                    .filter_map(|(key, value)| Some((key, value?))).collect())
+            }),
         ];
+        let fields = (
+            prop::collection::vec(prop::option::of(value), COUNTS.len()),
+            prop::option::of(details.clone()),
+            prop::option::of(details),
+        )
+            .prop_map(|(counts, prompt_details, input_details)| {
+                let details = [("prompt_tokens_details", prompt_details), ("input_tokens_details", input_details)];
+                object(
+                    COUNTS
+                        .into_iter()
+                        .zip(counts)
+                        .chain(details)
+                        .filter_map(|(key, value)| Some((key, value?)))
+                        .collect(),
+                )
+            });
+        prop_oneof![1 => leaf(), 6 => fields].boxed()
+    }
+
+    /// JSON text for a whole reply, with the keys `from_body` reads (and others, and repeats)
+    /// holding values of every kind, so that both readings meet every shape.
+    fn reply_body() -> impl Strategy<Value = String> {
+        let leaf = leaf();
+        let usage = usage_object();
         let message = prop_oneof![leaf.clone(), entries(&["content", "tool_calls", "role", "refusal"], leaf.clone())];
         let choice_value = prop_oneof![leaf.clone(), message];
         let choice = prop_oneof![leaf.clone(), entries(&["finish_reason", "message", "text", "index"], choice_value)];
@@ -468,6 +545,17 @@ mod tests {
             cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(2_000),
             ..Default::default()
         })]
+
+        /// A usage object read into fields counts what reading it as a tree counts; one that
+        /// repeats a key is left to the tree (the whole reply's reading fails).
+        #[test]
+        fn a_usage_reads_as_its_tree_reads(usage in usage_object()) {
+            let as_tree = serde_json::from_str::<Value>(&usage).ok().and_then(|tree| Usage::from_json(&tree));
+            if let Ok(fields) = serde_json::from_str::<Object<UsageFields>>(&usage) {
+                let as_fields = fields.0.and_then(|fields| Usage::from_counts(fields.counts()));
+                proptest::prop_assert_eq!(as_fields, as_tree, "{}", usage);
+            }
+        }
 
         /// The borrowed reading of a whole reply gives what reading it as a tree gives, for any shape.
         #[test]
