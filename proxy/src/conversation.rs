@@ -8,11 +8,10 @@ use std::sync::OnceLock;
 
 use bytes::Bytes;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
-use serde_json::value::RawValue;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::request_body::{field, top_level_fields, TopLevelField};
+use crate::request_body::{field, top_level_fields, top_level_fields_and_array, ArrayMember, TopLevelField};
 use crate::stored_request::clip;
 use crate::stream_chunk::Text;
 
@@ -100,29 +99,23 @@ pub fn node_id(parent: Option<&NodeId>, raw_json: &[u8]) -> NodeId {
 
 pub fn split(body: &[u8]) -> Conversation {
     let body = Bytes::copy_from_slice(body);
-    split_fields(&body, top_level_fields(&body).ok().as_deref())
+    let messages = top_level_fields_and_array(&body, Some("messages")).ok().and_then(|(_, messages)| messages);
+    split_fields(&body, messages.as_ref())
 }
 
-/// [`split`] with the body's top level already read (`None`: it is not a JSON object).
-pub fn split_fields(body: &Bytes, fields: Option<&[TopLevelField<'_>]>) -> Conversation {
-    let whole = |body: &[u8]| Conversation {
-        nodes: Vec::new(),
-        envelope: body.to_vec(),
-        messages_offset: None,
-        last_user_message_preview: None,
+/// [`split`] with the body's `messages` already read (`None`: the body is not a JSON object, or
+/// its `messages` is missing or not an array).
+pub fn split_fields(body: &Bytes, messages: Option<&ArrayMember<'_>>) -> Conversation {
+    let Some(messages) = messages else {
+        return Conversation {
+            nodes: Vec::new(),
+            envelope: body.to_vec(),
+            messages_offset: None,
+            last_user_message_preview: None,
+        };
     };
-    let Some(fields) = fields else {
-        return whole(body);
-    };
-    let Some(messages_field) = field(fields, "messages") else {
-        return whole(body);
-    };
-    let Ok(raw_messages) = serde_json::from_str::<Vec<&RawValue>>(messages_field.value.get()) else {
-        return whole(body);
-    };
-
-    let mut nodes: Vec<MessageNode> = Vec::with_capacity(raw_messages.len());
-    for (position, raw) in raw_messages.iter().enumerate() {
+    let mut nodes: Vec<MessageNode> = Vec::with_capacity(messages.elements.len());
+    for (position, raw) in messages.elements.iter().enumerate() {
         let parent_id = nodes.last().map(|n: &MessageNode| n.id);
         let raw = body.slice_ref(raw.get().as_bytes());
         let role = clip(first_role(&raw).unwrap_or_else(|| "unknown".into()), 32);
@@ -137,17 +130,15 @@ pub fn split_fields(body: &Bytes, fields: Option<&[TopLevelField<'_>]>) -> Conve
     let last_user_message_preview =
         nodes.iter().rev().find(|n| n.role == "user").and_then(content_text).map(|text| preview(&text));
 
-    // Cutting is exact only when the array is written compactly: `[` + elements joined by `,` + `]`.
-    let span = &messages_field.span;
-    let compact_len =
-        2 + raw_messages.iter().map(|m| m.get().len()).sum::<usize>() + raw_messages.len().saturating_sub(1);
-    let (envelope, messages_offset) = if span.len() == compact_len {
-        let mut envelope = Vec::with_capacity(body.len() - span.len());
-        envelope.extend_from_slice(&body[..span.start]);
-        envelope.extend_from_slice(&body[span.end..]);
-        (envelope, Some(span.start))
-    } else {
-        (body.to_vec(), None)
+    // Cutting is exact only when the array is written compactly (see `ArrayMember`).
+    let (envelope, messages_offset) = match &messages.compact_span {
+        Some(span) => {
+            let mut envelope = Vec::with_capacity(body.len() - span.len());
+            envelope.extend_from_slice(&body[..span.start]);
+            envelope.extend_from_slice(&body[span.end..]);
+            (envelope, Some(span.start))
+        }
+        None => (body.to_vec(), None),
     };
     Conversation { nodes, envelope, messages_offset, last_user_message_preview }
 }
@@ -295,7 +286,13 @@ mod tests {
 
     #[test]
     fn split_and_reassemble_give_back_the_exact_body() {
-        for body in [TURN_1, TURN_2] {
+        let loose: [&[u8]; 4] = [
+            br#"{"model":"m","messages":[ {"role":"user","content":"a"},{"role":"assistant","content":"b"}]}"#,
+            br#"{"model":"m","messages":[{"role":"user","content":"a"} ,{"role":"assistant","content":"b"}]}"#,
+            b"{\"messages\":\n  [{\"role\":\"user\",\"content\":\"a\"}\n]\n}",
+            br#"{"model":"m","messages":[],"n":1}"#,
+        ];
+        for body in [TURN_1, TURN_2].into_iter().chain(loose) {
             let conversation = split(body);
             let raws: Vec<_> = conversation.nodes.iter().map(MessageNode::raw_json).collect();
             assert_eq!(

@@ -65,9 +65,13 @@ pub const USAGE_NONE: &str = "none";
 
 impl StoredRequest {
     pub fn from_record(record: RequestRecord) -> Self {
-        // The body's top level is read once, for its conversation and for its forwarded form.
-        let fields = request_body::top_level_fields(&record.request_body).ok();
-        let mut conversation = conversation::split_fields(&record.request_body, fields.as_deref());
+        // One pass over the body: its messages for the conversation, the rest for the forwarded form.
+        let (fields, messages) = match request_body::top_level_fields_and_array(&record.request_body, Some("messages"))
+        {
+            Ok((fields, messages)) => (Some(fields), messages),
+            Err(_) => (None, None),
+        };
+        let mut conversation = conversation::split_fields(&record.request_body, messages.as_ref());
         let reply: AssembledReply = reply::assemble(&record.response);
 
         // The proxy's own error wins; otherwise an error the upstream reported, in its body or mid-stream.
