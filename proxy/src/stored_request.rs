@@ -65,7 +65,7 @@ pub const USAGE_NONE: &str = "none";
 
 impl StoredRequest {
     pub fn from_record(record: RequestRecord) -> Self {
-        // One pass over the body: its messages for the conversation, the rest for the forwarded form.
+        // One pass: the body's messages for the conversation, the rest for the forwarded form.
         let (fields, messages) = match request_body::top_level_fields_and_array(&record.request_body, Some("messages"))
         {
             Ok((fields, messages)) => (Some(fields), messages),
