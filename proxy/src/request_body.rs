@@ -43,8 +43,9 @@ pub struct ArrayMember<'a> {
 
 /// [`top_level_fields`], with the member `array_key` read as its elements in the same pass instead
 /// of as a field: the log writer splits `messages`, most of a chat's body, and a second pass over
-/// it cost a tenth of turning a record into rows. `None` for the member when it is absent or not
-/// an array (the last one counts when the key repeats).
+/// it was a tenth of its instructions for a record of a 1 KB chat and three tenths for an agent's
+/// turn (callgrind, SHA-256 aside). `None` for the member when it is absent or not an array (the
+/// last one counts when the key repeats).
 pub fn top_level_fields_and_array<'a>(
     body: &'a [u8],
     array_key: Option<&str>,
