@@ -28,4 +28,4 @@ mod words;
 pub use block_postings::{decode_block_postings, encode_block_postings};
 pub use positions::{decode_positions, encode_positions};
 pub use rare_words::{is_rare, rare_word_bucket, RARE_WORD_MAX_REQUESTS};
-pub use words::{attribute_hash, word_hashes, AlreadyHashed, WordSet, MAX_WORD_BYTES, MIN_WORD_CHARS};
+pub use words::{attribute_hash, word_hashes, WordHashMixer, WordSet, MAX_WORD_BYTES, MIN_WORD_CHARS};

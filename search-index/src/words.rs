@@ -1,8 +1,10 @@
 //! Which words a text holds, as the hashes the index stores. Writer and reader must agree on every
 //! rule here: a change makes older rows unfindable, so it needs a migration that rebuilds the index.
 
+use std::collections::hash_map::RandomState;
 use std::collections::HashSet;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+use std::sync::OnceLock;
 
 /// Shorter words are not indexed: single letters match everything and say nothing.
 pub const MIN_WORD_CHARS: usize = 2;
@@ -51,14 +53,19 @@ pub fn word_hashes<S: BuildHasher>(text: &str, into: &mut HashSet<u64, S>) {
     }
 }
 
-/// A set of word hashes that uses them as they are: they are hashes already, and hashing them again
-/// (std's SipHash) was most of the cost of collecting a long text's words.
-pub type WordSet = HashSet<u64, BuildHasherDefault<AlreadyHashed>>;
+/// A set of word hashes, placed by a cheap keyed mix of each hash instead of hashing it again with
+/// std's SipHash (most of the cost of collecting a long text's words).
+pub type WordSet = HashSet<u64, BuildHasherDefault<WordHashMixer>>;
 
+/// Mixes a word hash with a key drawn once per process (a folded multiply, as foldhash does). The
+/// hash itself would be a poor place in the table: FNV-1a's low bits depend only on the low bits
+/// of the text's bytes, so a client could write a message of many distinct words that agree in
+/// them, and every word of it would land in one probe chain — work quadratic in the message (up to
+/// 32 MB) on the log writer's thread. The key keeps such words from being worked out in advance.
 #[derive(Default)]
-pub struct AlreadyHashed(u64);
+pub struct WordHashMixer(u64);
 
-impl Hasher for AlreadyHashed {
+impl Hasher for WordHashMixer {
     fn finish(&self) -> u64 {
         self.0
     }
@@ -66,13 +73,27 @@ impl Hasher for AlreadyHashed {
     fn write(&mut self, bytes: &[u8]) {
         // Only `u64`s go in a `WordSet`; anything else is folded in, correct if slower.
         for &byte in bytes {
-            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(FNV_PRIME);
+            self.write_u64(self.0 ^ u64::from(byte));
         }
     }
 
     fn write_u64(&mut self, value: u64) {
-        self.0 = value;
+        self.0 = folded_multiply(value ^ process_key(), MIX);
     }
+}
+
+/// An odd constant with its bits spread (the fractional digits of pi, as foldhash uses).
+const MIX: u64 = 0x243f_6a88_85a3_08d3;
+
+fn folded_multiply(x: u64, y: u64) -> u64 {
+    let product = u128::from(x) * u128::from(y);
+    (product as u64) ^ ((product >> 64) as u64)
+}
+
+/// Random for each process: std's `RandomState` draws its keys from the operating system.
+fn process_key() -> u64 {
+    static KEY: OnceLock<u64> = OnceLock::new();
+    *KEY.get_or_init(|| RandomState::new().hash_one(0u64))
 }
 
 fn is_word_char(c: char) -> bool {
@@ -173,6 +194,17 @@ mod tests {
         }
         let long = format!("{} {} é{}", "y".repeat(64), "z".repeat(65), "w".repeat(63));
         assert_eq!(hashes(&long), reference(&long));
+    }
+
+    #[test]
+    fn hashes_that_agree_in_their_low_bits_take_many_places_in_a_word_set() {
+        // A client can write words whose hashes agree in their low 20 bits (see `WordHashMixer`).
+        let mixer = BuildHasherDefault::<WordHashMixer>::default();
+        let places: HashSet<u64> = (0..1_000u64).map(|i| mixer.hash_one((i << 20) | 0x5_a5a5) & 1023).collect();
+        assert!(places.len() > 400, "1,000 such hashes took {} of 1,024 places", places.len());
+        let mut words = WordSet::default();
+        words.extend((0..1_000u64).map(|i| (i << 20) | 0x5_a5a5));
+        assert!(words.contains(&((999 << 20) | 0x5_a5a5)) && !words.contains(&0x5_a5a5_0000));
     }
 
     #[test]
