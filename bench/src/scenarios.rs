@@ -202,6 +202,9 @@ fn megabytes(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
 
+/// Turns each contender takes in a round's latency scenario (c=1), each `duration / 6` long.
+const LATENCY_SLICES: u32 = 6;
+
 /// One round of every scenario over `order` (the direct path included).
 pub async fn round(order: &[&Contender], plan: &Plan, report: &mut Report, ledger: &mut Ledger) -> Result<(), String> {
     let instant = ReplyShape { words: 20, pace: Duration::ZERO };
@@ -214,15 +217,23 @@ pub async fn round(order: &[&Contender], plan: &Plan, report: &mut Report, ledge
         until: Until::Elapsed(plan.duration),
     };
 
-    // Non-streaming, one at a time: added latency.
-    let mut p = HashMap::new();
-    for contender in order {
-        let mut m = measure(contender, &whole(1), plan.warmup, ledger).await?;
-        let p50 = load::quantile(&mut m.result.total, 0.5);
-        let p99 = load::quantile(&mut m.result.total, 0.99);
-        p.insert(contender.kind, (p50, p99));
-        ledger_check(contender, ledger, "c=1").await?;
+    // Non-streaming, one at a time: added latency. The contenders take turns in short slices and
+    // each one's times are pooled, so that a noisy neighbour's seconds weigh on all of them alike:
+    // measured one after the other, the direct path's own p50 moved 3× between rounds on one VM.
+    let mut times: HashMap<Kind, Vec<Duration>> = HashMap::new();
+    for slice in 0..LATENCY_SLICES {
+        for contender in order {
+            let load = Load { until: Until::Elapsed(plan.duration / LATENCY_SLICES), ..whole(1) };
+            let warmup = if slice == 0 { plan.warmup } else { Duration::ZERO };
+            let m = measure(contender, &load, warmup, ledger).await?;
+            times.entry(contender.kind).or_default().extend(m.result.total);
+            ledger_check(contender, ledger, "c=1").await?;
+        }
     }
+    let p: HashMap<Kind, (Duration, Duration)> = times
+        .into_iter()
+        .map(|(kind, mut total)| (kind, (load::quantile(&mut total, 0.5), load::quantile(&mut total, 0.99))))
+        .collect();
     let (direct_p50, direct_p99) = p[&Kind::Direct];
     for (&kind, &(p50, p99)) in p.iter().filter(|(k, _)| **k != Kind::Direct) {
         report.add(Figure::AddedP50Us, kind, micros(p50) - micros(direct_p50));
