@@ -220,12 +220,12 @@ pub async fn round(order: &[&Contender], plan: &Plan, report: &mut Report, ledge
     // Non-streaming, one at a time: added latency. The contenders take turns in short slices and
     // each one's times are pooled, so that a noisy neighbour's seconds weigh on all of them alike:
     // measured one after the other, the direct path's own p50 moved 3× between rounds on one VM.
+    let slice_load = Load { until: Until::Elapsed(plan.duration / LATENCY_SLICES), ..whole(1) };
     let mut times: HashMap<Kind, Vec<Duration>> = HashMap::new();
     for slice in 0..LATENCY_SLICES {
         for contender in order {
-            let load = Load { until: Until::Elapsed(plan.duration / LATENCY_SLICES), ..whole(1) };
             let warmup = if slice == 0 { plan.warmup } else { Duration::ZERO };
-            let m = measure(contender, &load, warmup, ledger).await?;
+            let m = measure(contender, &slice_load, warmup, ledger).await?;
             times.entry(contender.kind).or_default().extend(m.result.total);
             ledger_check(contender, ledger, "c=1").await?;
         }

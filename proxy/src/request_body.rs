@@ -85,9 +85,8 @@ pub fn top_level_fields_and_array<'a>(
         start..start + value.get().len()
     };
     let array = array.map(|elements| {
-        let spans: Vec<Range<usize>> = elements.iter().map(|e| span(e)).collect();
-        let compact = spans.windows(2).all(|pair| pair[1].start == pair[0].end + 1);
-        let compact_span = match (spans.first(), spans.last()) {
+        let compact = elements.windows(2).all(|pair| span(pair[1]).start == span(pair[0]).end + 1);
+        let compact_span = match (elements.first().map(|e| span(e)), elements.last().map(|e| span(e))) {
             (Some(first), Some(last))
                 if compact
                     && first.start.checked_sub(1).and_then(|at| body.get(at)) == Some(&b'[')
