@@ -23,7 +23,9 @@ pub fn credit_words(rows: &mut [StoredRequest], new_nodes: &[(usize, usize)]) {
     for &(row, node) in new_nodes {
         sent[row].push(node);
     }
-    let mut words = WordSet::default();
+    // Cleared, not made anew, per text: a set grown from empty for each message rehashed its way
+    // up again every time (1.4 % of the log writer's CPU with 1 KB records, perf).
+    let (mut words, mut message_words) = (WordSet::default(), WordSet::default());
     for (row, sent) in rows.iter_mut().zip(sent) {
         words.clear();
         if let Some(reply) = &row.reply_text {
@@ -41,9 +43,9 @@ pub fn credit_words(rows: &mut [StoredRequest], new_nodes: &[(usize, usize)]) {
             .map(|n| &row.conversation.nodes[n])
             .filter(|node| node.conversation_id.is_some())
             .filter_map(|node| {
-                let mut words = WordSet::default();
-                word_hashes(node.fields().content_text.as_deref()?, &mut words);
-                (!words.is_empty()).then(|| (node.id, words.into_iter().collect()))
+                message_words.clear();
+                word_hashes(node.fields().content_text.as_deref()?, &mut message_words);
+                (!message_words.is_empty()).then(|| (node.id, message_words.iter().copied().collect()))
             })
             .collect();
     }

@@ -119,14 +119,31 @@ fn other_word<S: BuildHasher>(text: &str, start: usize, into: &mut HashSet<u64, 
 /// A request's attribute (model, outcome, stream) as a word of its own, so that a search with other
 /// filters intersects them like words. It cannot equal a word's hash: words hold no `\0` or `=`.
 /// Lowercased, as MySQL's collation compares the same columns without case.
+///
+/// The hash of `"\0{name}={value lowercased}"`, taken piece by piece: the log writer takes six per
+/// request, and building each text first was ~1 % of its instructions (callgrind).
 pub fn attribute_hash(name: &str, value: &str) -> u64 {
-    fnv1a(format!("\0{name}={}", value.to_lowercase()).as_bytes())
+    let prefix = fnv1a_on(fnv1a_on(fnv1a_on(FNV_OFFSET, b"\0"), name.as_bytes()), b"=");
+    if value.is_ascii() {
+        value.bytes().fold(prefix, |hash, byte| fnv1a_step(hash, byte.to_ascii_lowercase()))
+    } else {
+        fnv1a_on(prefix, value.to_lowercase().as_bytes())
+    }
 }
 
 /// 64-bit FNV-1a: stable across versions and platforms (the hashes are stored), and fast on short
 /// inputs. Two words share a hash with odds of about one in 10^19 per pair.
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(FNV_OFFSET, |hash, &byte| (hash ^ u64::from(byte)).wrapping_mul(FNV_PRIME))
+    fnv1a_on(FNV_OFFSET, bytes)
+}
+
+/// FNV-1a of what `hash` is the hash of, followed by `bytes`.
+fn fnv1a_on(hash: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(hash, |hash, &byte| fnv1a_step(hash, byte))
+}
+
+fn fnv1a_step(hash: u64, byte: u8) -> u64 {
+    (hash ^ u64::from(byte)).wrapping_mul(FNV_PRIME)
 }
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
@@ -169,6 +186,18 @@ mod tests {
         assert_eq!(attribute_hash("model", "GPT-4o"), attribute_hash("model", "gpt-4o"));
         assert_ne!(attribute_hash("model", "gpt-4o"), attribute_hash("client_model", "gpt-4o"));
         assert!(!hashes("model gpt 4o model=gpt-4o").contains(&attribute_hash("model", "gpt-4o")));
+    }
+
+    #[test]
+    fn an_attribute_hashes_as_its_text_stored_before() {
+        // The rule as rows already hold it: the hash of the whole text, the value lowered.
+        let stored = |name: &str, value: &str| fnv1a(format!("\0{name}={}", value.to_lowercase()).as_bytes());
+        for value in ["gpt-4o", "Claude-3.5-SONNET", "", "ok", "true", "Straße-ÄÖÜ", "ΟΔΟΣ", "İstanbul", "模型"]
+        {
+            for name in ["model", "client_model", "outcome"] {
+                assert_eq!(attribute_hash(name, value), stored(name, value), "{name}={value}");
+            }
+        }
     }
 
     /// The rules written plainly: split on every other character, lower, hash.
