@@ -7,7 +7,14 @@ use sqlx::{MySql, QueryBuilder, Transaction};
 
 use std::collections::HashSet;
 
+use super::{bind_all, MultiRowInsert};
 use crate::conversation::{MessageNode, NodeId};
+
+static INSERT: MultiRowInsert = MultiRowInsert::new(
+    "INSERT INTO message_nodes (id, parent_id, conversation_id, position, role, name, content_text, content_parts, \
+     tool_calls, tool_call_id, raw_json, content_offset, content_compressed, raw_compressed) ",
+    " ON DUPLICATE KEY UPDATE id = id",
+);
 
 // MySQL allows 65,535 placeholders per statement; one id a row.
 const IDS_PER_STATEMENT: usize = 5_000;
@@ -26,33 +33,41 @@ pub async fn insert_message_nodes(tx: &mut Transaction<'_, MySql>, nodes: &[&Mes
                 }
             })
             .collect();
-        let mut query = QueryBuilder::<MySql>::new(
-            "INSERT INTO message_nodes (id, parent_id, conversation_id, position, role, name, content_text, content_parts, \
-             tool_calls, tool_call_id, raw_json, content_offset, content_compressed, raw_compressed) ",
-        );
-        query.push_values(chunk.iter().zip(&compressed), |mut row, (node, compressed)| {
+        let bytes = chunk.iter().zip(&compressed).map(|(node, compressed)| value_bytes(node, compressed)).sum();
+        let mut arguments = INSERT.arguments(chunk.len(), bytes);
+        for (node, compressed) in chunk.iter().zip(&compressed) {
             let fields = node.fields();
             let text = if compressed.text.is_some() { &None } else { &fields.content_text };
             let raw: &[u8] = if compressed.raw.is_some() { &[] } else { &fields.stored_json };
-            row.push_bind(&node.id[..])
-                .push_bind(node.parent_id.as_ref().map(|p| &p[..]))
-                .push_bind(node.conversation_id.as_ref().map(|c| &c[..]))
-                .push_bind(node.position)
-                .push_bind(&node.role)
-                .push_bind(&fields.name)
-                .push_bind(text)
-                .push_bind(&fields.content_parts)
-                .push_bind(&fields.tool_calls)
-                .push_bind(&fields.tool_call_id)
-                .push_bind(raw)
-                .push_bind(fields.content_offset)
-                .push_bind(compressed.text.as_deref())
-                .push_bind(compressed.raw.as_deref());
-        });
-        query.push(" ON DUPLICATE KEY UPDATE id = id");
-        query.build().execute(&mut **tx).await?;
+            bind_all!(arguments;
+                &node.id[..],
+                node.parent_id.as_ref().map(|p| &p[..]),
+                node.conversation_id.as_ref().map(|c| &c[..]),
+                node.position,
+                &node.role,
+                &fields.name,
+                text,
+                &fields.content_parts,
+                &fields.tool_calls,
+                &fields.tool_call_id,
+                raw,
+                fields.content_offset,
+                compressed.text.as_deref(),
+                compressed.raw.as_deref(),
+            );
+        }
+        sqlx::query_with(INSERT.sql(chunk.len()), arguments).execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// About the bytes a node's values take encoded: what it stores of its text and raw JSON, and room
+/// for the rest.
+fn value_bytes(node: &MessageNode, compressed: &Compressed) -> usize {
+    let fields = node.fields();
+    let text = compressed.text.as_ref().map_or_else(|| fields.content_text.as_ref().map_or(0, String::len), Vec::len);
+    let raw = compressed.raw.as_ref().map_or(fields.stored_json.len(), Vec::len);
+    text + raw + fields.tool_calls.as_ref().map_or(0, String::len) + 256
 }
 
 /// A node's long text and long raw JSON, deflated (`None`: stored as they are).

@@ -2,60 +2,78 @@
 //! so that a batch holding an id that is already stored fails whole and is retried row by row (see
 //! the writer).
 
-use sqlx::{MySql, QueryBuilder, Transaction};
+use sqlx::{MySql, Transaction};
 
+use super::{bind_all, MultiRowInsert};
 use crate::stored_request::StoredRequest;
+
+static INSERT: MultiRowInsert = MultiRowInsert::new(
+    "INSERT INTO requests (id, started_at, finished_at, method, endpoint, client_model, upstream_model, is_stream, \
+     http_status, outcome, error_type, error_message, latency_us, ttfb_us, prompt_tokens, completion_tokens, \
+     total_tokens, cached_tokens, usage_source, client_ip, user_agent, body_sha256, conversation_id, \
+     last_message_id, message_count, last_user_message_preview, reply_text, reply_tool_calls, finish_reason, \
+     request_envelope, messages_offset, response_json, cache_write_tokens, client_key) ",
+    "",
+);
 
 #[tracing::instrument(skip_all, fields(rows = rows.len()))]
 pub async fn insert_request_batch(tx: &mut Transaction<'_, MySql>, rows: &[StoredRequest]) -> sqlx::Result<()> {
     for chunk in super::in_statement_shapes(rows) {
-        let mut query = QueryBuilder::<MySql>::new(
-            "INSERT INTO requests (id, started_at, finished_at, method, endpoint, client_model, upstream_model, \
-             is_stream, http_status, outcome, error_type, error_message, latency_us, ttfb_us, prompt_tokens, \
-             completion_tokens, total_tokens, cached_tokens, usage_source, client_ip, user_agent, body_sha256, \
-             conversation_id, last_message_id, message_count, last_user_message_preview, reply_text, \
-             reply_tool_calls, finish_reason, request_envelope, messages_offset, response_json, cache_write_tokens, \
-             client_key) ",
-        );
-        query.push_values(chunk, |mut row, r| {
-            row.push_bind(&r.id[..])
-                .push_bind(r.started_at)
-                .push_bind(r.finished_at)
-                .push_bind(&r.method)
-                .push_bind(&r.endpoint)
-                .push_bind(&r.client_model)
-                .push_bind(&r.upstream_model)
-                .push_bind(r.is_stream)
-                .push_bind(r.http_status)
-                .push_bind(r.outcome)
-                .push_bind(&r.error_type)
-                .push_bind(&r.error_message)
-                .push_bind(r.latency_us)
-                .push_bind(r.ttfb_us)
-                .push_bind(r.prompt_tokens)
-                .push_bind(r.completion_tokens)
-                .push_bind(r.total_tokens)
-                .push_bind(r.cached_tokens)
-                .push_bind(r.usage_source)
-                .push_bind(&r.client_ip)
-                .push_bind(&r.user_agent)
-                .push_bind(r.body_sha256.as_ref().map(|h| &h[..]))
-                .push_bind(r.conversation_id.as_ref().map(|h| &h[..]))
-                .push_bind(r.last_message_id.as_ref().map(|h| &h[..]))
-                .push_bind(r.message_count)
-                .push_bind(&r.last_user_message_preview)
-                .push_bind(&r.reply_text)
-                .push_bind(&r.reply_tool_calls)
-                .push_bind(&r.finish_reason)
-                .push_bind(&r.request_envelope)
-                .push_bind(r.messages_offset)
-                .push_bind(r.response_json.as_deref())
-                .push_bind(r.cache_write_tokens)
-                .push_bind(&r.client_key);
-        });
-        query.build().execute(&mut **tx).await?;
+        let bytes = chunk.iter().map(value_bytes).sum();
+        let mut arguments = INSERT.arguments(chunk.len(), bytes);
+        for r in chunk {
+            bind_all!(arguments;
+                &r.id[..],
+                r.started_at,
+                r.finished_at,
+                &r.method,
+                &r.endpoint,
+                &r.client_model,
+                &r.upstream_model,
+                r.is_stream,
+                r.http_status,
+                r.outcome,
+                &r.error_type,
+                &r.error_message,
+                r.latency_us,
+                r.ttfb_us,
+                r.prompt_tokens,
+                r.completion_tokens,
+                r.total_tokens,
+                r.cached_tokens,
+                r.usage_source,
+                &r.client_ip,
+                &r.user_agent,
+                r.body_sha256.as_ref().map(|h| &h[..]),
+                r.conversation_id.as_ref().map(|h| &h[..]),
+                r.last_message_id.as_ref().map(|h| &h[..]),
+                r.message_count,
+                &r.last_user_message_preview,
+                &r.reply_text,
+                &r.reply_tool_calls,
+                &r.finish_reason,
+                &r.request_envelope,
+                r.messages_offset,
+                r.response_json.as_deref(),
+                r.cache_write_tokens,
+                &r.client_key,
+            );
+        }
+        sqlx::query_with(INSERT.sql(chunk.len()), arguments).execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// About the bytes a row's values take encoded: its long values and room for the rest.
+fn value_bytes(r: &StoredRequest) -> usize {
+    let text = |t: &Option<String>| t.as_ref().map_or(0, String::len);
+    r.request_envelope.len()
+        + r.response_json.as_ref().map_or(0, |b| b.len())
+        + text(&r.reply_text)
+        + text(&r.reply_tool_calls)
+        + text(&r.last_user_message_preview)
+        + text(&r.user_agent)
+        + 384
 }
 
 /// Inserts one row unless a row with its id exists (a batch replayed after a lost acknowledgement).

@@ -4,7 +4,13 @@
 use search_index::{decode_block_postings, encode_block_postings, encode_positions, is_rare, rare_word_bucket};
 use sqlx::{Acquire, MySql, MySqlPool, QueryBuilder, Transaction};
 
+use super::{bind_all, MultiRowInsert};
 use crate::search_block::{SearchBlock, FULL_BLOCK_REQUESTS};
+
+static POSTINGS: MultiRowInsert =
+    MultiRowInsert::new("INSERT INTO search_postings (word_hash, block_id, positions) ", "");
+static RARE_POSTINGS: MultiRowInsert =
+    MultiRowInsert::new("INSERT INTO search_rare_postings (bucket, block_id, postings) ", "");
 
 /// A full block as posting rows (its rare words in shared rows by bucket, see
 /// `search_index::rare_word_bucket`); a smaller one as one `search_recent` row.
@@ -28,11 +34,13 @@ pub async fn insert_search_block(tx: &mut Transaction<'_, MySql>, block: &Search
     let (rare, own): (Vec<&Posting>, Vec<&Posting>) =
         block.postings.iter().partition(|(_, positions)| is_rare(positions));
     for chunk in crate::db::in_statement_shapes(&own) {
-        let mut query = QueryBuilder::<MySql>::new("INSERT INTO search_postings (word_hash, block_id, positions) ");
-        query.push_values(chunk, |mut row, (word, positions)| {
-            row.push_bind(*word).push_bind(&block_id[..]).push_bind(encode_positions(positions));
-        });
-        query.build().execute(&mut **tx).await?;
+        // A position list encodes in about a byte per position, most often fewer.
+        let bytes = chunk.iter().map(|(_, positions)| positions.len() + 40).sum();
+        let mut arguments = POSTINGS.arguments(chunk.len(), bytes);
+        for (word, positions) in chunk {
+            bind_all!(arguments; *word, &block_id[..], encode_positions(positions));
+        }
+        sqlx::query_with(POSTINGS.sql(chunk.len()), arguments).execute(&mut **tx).await?;
     }
     // By bucket, each bucket's words still in hash order (the sort is stable).
     let mut rare: Vec<(u8, &Posting)> =
@@ -43,11 +51,12 @@ pub async fn insert_search_block(tx: &mut Transaction<'_, MySql>, block: &Search
         .map(|words| (words[0].0, encode_block_postings(words.iter().map(|(_, posting)| *posting))))
         .collect();
     for chunk in crate::db::in_statement_shapes(&shared) {
-        let mut query = QueryBuilder::<MySql>::new("INSERT INTO search_rare_postings (bucket, block_id, postings) ");
-        query.push_values(chunk, |mut row, (bucket, postings)| {
-            row.push_bind(*bucket).push_bind(&block_id[..]).push_bind(postings);
-        });
-        query.build().execute(&mut **tx).await?;
+        let bytes = chunk.iter().map(|(_, postings)| postings.len() + 40).sum();
+        let mut arguments = RARE_POSTINGS.arguments(chunk.len(), bytes);
+        for (bucket, postings) in chunk {
+            bind_all!(arguments; *bucket, &block_id[..], postings);
+        }
+        sqlx::query_with(RARE_POSTINGS.sql(chunk.len()), arguments).execute(&mut **tx).await?;
     }
     Ok(())
 }
