@@ -20,7 +20,7 @@ pub async fn insert_search_block(tx: &mut Transaction<'_, MySql>, block: &Search
         sqlx::query("INSERT INTO search_recent (block_id, request_ids, postings) VALUES (?, ?, ?)")
             .bind(&block.block_id()[..])
             .bind(block.request_id_bytes())
-            .bind(encode_block_postings(&block.postings))
+            .bind(encode_block_postings(block.postings.iter()))
             .execute(&mut **tx)
             .await?;
         return Ok(());
@@ -31,7 +31,7 @@ pub async fn insert_search_block(tx: &mut Transaction<'_, MySql>, block: &Search
         .bind(block.request_id_bytes())
         .execute(&mut **tx)
         .await?;
-    let (rare, own): (Vec<&Posting>, Vec<&Posting>) =
+    let (rare, own): (Vec<Posting>, Vec<Posting>) =
         block.postings.iter().partition(|(_, positions)| is_rare(positions));
     for chunk in crate::db::in_statement_shapes(&own) {
         // A position list encodes in about a byte per position, most often fewer.
@@ -43,8 +43,7 @@ pub async fn insert_search_block(tx: &mut Transaction<'_, MySql>, block: &Search
         sqlx::query_with(POSTINGS.sql(chunk.len()), arguments).execute(&mut **tx).await?;
     }
     // By bucket, each bucket's words still in hash order (the sort is stable).
-    let mut rare: Vec<(u8, &Posting)> =
-        rare.into_iter().map(|posting| (rare_word_bucket(posting.0), posting)).collect();
+    let mut rare: Vec<(u8, Posting)> = rare.into_iter().map(|posting| (rare_word_bucket(posting.0), posting)).collect();
     rare.sort_by_key(|(bucket, _)| *bucket);
     let shared: Vec<(u8, Vec<u8>)> = rare
         .chunk_by(|a, b| a.0 == b.0)
@@ -62,7 +61,7 @@ pub async fn insert_search_block(tx: &mut Transaction<'_, MySql>, block: &Search
 }
 
 /// A word and the positions of the requests it finds in a block.
-type Posting = (u64, Vec<u32>);
+type Posting<'a> = (u64, &'a [u32]);
 
 /// Requests waiting in `search_recent`.
 pub async fn recent_requests(pool: &MySqlPool) -> sqlx::Result<usize> {
@@ -97,7 +96,7 @@ pub async fn merge_recent_blocks(pool: &MySqlPool) -> sqlx::Result<usize> {
                 tracing::error!(block = ?block_id, "text search: a recent block's postings cannot be read; dropped");
                 return None;
             };
-            Some(SearchBlock { request_ids, postings })
+            Some(SearchBlock { request_ids, postings: postings.into_iter().collect() })
         })
         .filter(|block| !block.request_ids.is_empty())
         .collect();
