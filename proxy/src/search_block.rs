@@ -84,8 +84,8 @@ pub struct SearchBlock {
 }
 
 /// Words and the positions of the requests each finds: every word's positions in one vector, each
-/// word's end noted, instead of a vector per word — allocating one per word was a third of the
-/// time grouping a block's pairs took (BENCHMARKS.md).
+/// word's end noted, instead of a vector per word — allocating one per word was a quarter or more
+/// of the time grouping a block's pairs took (BENCHMARKS.md).
 #[derive(Debug, Default, PartialEq)]
 pub struct Postings {
     words: Vec<u64>,
