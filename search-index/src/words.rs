@@ -39,7 +39,7 @@ pub fn word_hashes<S: BuildHasher>(text: &str, into: &mut HashSet<u64, S>) {
         let start = i;
         let mut hash = FNV_OFFSET;
         while i < bytes.len() && is_ascii_word_byte(bytes[i]) {
-            hash = (hash ^ u64::from(bytes[i].to_ascii_lowercase())).wrapping_mul(FNV_PRIME);
+            hash = fnv1a_step(hash, bytes[i].to_ascii_lowercase());
             i += 1;
         }
         if i < bytes.len() && bytes[i] >= 0x80 {

@@ -21,7 +21,7 @@ const IDS_PER_STATEMENT: usize = 5_000;
 
 #[tracing::instrument(skip_all, fields(nodes = nodes.len()))]
 pub async fn insert_message_nodes(tx: &mut Transaction<'_, MySql>, nodes: &[&MessageNode]) -> sqlx::Result<()> {
-    for chunk in super::in_statement_shapes(nodes) {
+    for (chunk, sql) in INSERT.runs(nodes) {
         // Compressed here, on the log writer's thread, and only for nodes MySQL does not hold yet.
         let compressed: Vec<Compressed> = chunk
             .iter()
@@ -56,7 +56,7 @@ pub async fn insert_message_nodes(tx: &mut Transaction<'_, MySql>, nodes: &[&Mes
                 compressed.raw.as_deref(),
             );
         }
-        sqlx::query_with(INSERT.sql(chunk.len()), arguments).execute(&mut **tx).await?;
+        sqlx::query_with(sql, arguments).execute(&mut **tx).await?;
     }
     Ok(())
 }

@@ -63,8 +63,13 @@ impl MultiRowInsert {
         MultiRowInsert { head, columns, tail, texts: [const { OnceLock::new() }; STATEMENT_ROWS.len()] }
     }
 
+    /// `rows` in runs of the statement shapes, each with its statement.
+    pub(crate) fn runs<'a, T>(&'a self, rows: &'a [T]) -> impl Iterator<Item = (&'a [T], &'a str)> {
+        in_statement_shapes(rows).map(|run| (run, self.sql(run.len())))
+    }
+
     /// The statement for a run of `rows` rows from [`in_statement_shapes`].
-    pub(crate) fn sql(&self, rows: usize) -> &str {
+    fn sql(&self, rows: usize) -> &str {
         let shape = STATEMENT_ROWS.iter().position(|&n| n == rows).expect("runs come from in_statement_shapes");
         self.texts[shape].get_or_init(|| {
             let row = format!("({})", vec!["?"; self.columns].join(", "));
@@ -125,5 +130,9 @@ mod tests {
             assert_eq!(insert.sql(rows).matches('?').count(), 3 * rows);
             assert!(std::ptr::eq(insert.sql(rows), insert.sql(rows)), "built once");
         }
+        let rows: Vec<u32> = (0..21).collect();
+        let runs: Vec<(usize, usize)> =
+            insert.runs(&rows).map(|(run, sql)| (run.len(), sql.matches('?').count())).collect();
+        assert_eq!(runs, [(16, 48), (4, 12), (1, 3)]);
     }
 }

@@ -18,7 +18,7 @@ static INSERT: MultiRowInsert = MultiRowInsert::new(
 
 #[tracing::instrument(skip_all, fields(rows = rows.len()))]
 pub async fn insert_request_batch(tx: &mut Transaction<'_, MySql>, rows: &[StoredRequest]) -> sqlx::Result<()> {
-    for chunk in super::in_statement_shapes(rows) {
+    for (chunk, sql) in INSERT.runs(rows) {
         let bytes = chunk.iter().map(value_bytes).sum();
         let mut arguments = INSERT.arguments(chunk.len(), bytes);
         for r in chunk {
@@ -59,7 +59,7 @@ pub async fn insert_request_batch(tx: &mut Transaction<'_, MySql>, rows: &[Store
                 &r.client_key,
             );
         }
-        sqlx::query_with(INSERT.sql(chunk.len()), arguments).execute(&mut **tx).await?;
+        sqlx::query_with(sql, arguments).execute(&mut **tx).await?;
     }
     Ok(())
 }

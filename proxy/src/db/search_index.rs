@@ -33,14 +33,14 @@ pub async fn insert_search_block(tx: &mut Transaction<'_, MySql>, block: &Search
         .await?;
     let (rare, own): (Vec<Posting>, Vec<Posting>) =
         block.postings.iter().partition(|(_, positions)| is_rare(positions));
-    for chunk in crate::db::in_statement_shapes(&own) {
+    for (chunk, sql) in POSTINGS.runs(&own) {
         // A position list encodes in about a byte per position, most often fewer.
         let bytes = chunk.iter().map(|(_, positions)| positions.len() + 40).sum();
         let mut arguments = POSTINGS.arguments(chunk.len(), bytes);
         for (word, positions) in chunk {
             bind_all!(arguments; *word, &block_id[..], encode_positions(positions));
         }
-        sqlx::query_with(POSTINGS.sql(chunk.len()), arguments).execute(&mut **tx).await?;
+        sqlx::query_with(sql, arguments).execute(&mut **tx).await?;
     }
     // By bucket, each bucket's words still in hash order (the sort is stable).
     let mut rare: Vec<(u8, Posting)> = rare.into_iter().map(|posting| (rare_word_bucket(posting.0), posting)).collect();
@@ -49,13 +49,13 @@ pub async fn insert_search_block(tx: &mut Transaction<'_, MySql>, block: &Search
         .chunk_by(|a, b| a.0 == b.0)
         .map(|words| (words[0].0, encode_block_postings(words.iter().map(|(_, posting)| *posting))))
         .collect();
-    for chunk in crate::db::in_statement_shapes(&shared) {
+    for (chunk, sql) in RARE_POSTINGS.runs(&shared) {
         let bytes = chunk.iter().map(|(_, postings)| postings.len() + 40).sum();
         let mut arguments = RARE_POSTINGS.arguments(chunk.len(), bytes);
         for (bucket, postings) in chunk {
             bind_all!(arguments; *bucket, &block_id[..], postings);
         }
-        sqlx::query_with(RARE_POSTINGS.sql(chunk.len()), arguments).execute(&mut **tx).await?;
+        sqlx::query_with(sql, arguments).execute(&mut **tx).await?;
     }
     Ok(())
 }
