@@ -6,27 +6,30 @@
 //! Layout: a directory of segment files `<n>.spool` (n ascending, a new one per process start and
 //! past `SEGMENT_BYTES`) and `committed`, the position up to which MySQL holds the records. A
 //! segment wholly before that position is deleted. Each record is one frame:
-//! `"TSR2" | meta length u32 | request length u32 | response length u32 | checksum u64 | meta JSON |
-//! request body | response body` (little-endian; the checksum is the CRC-32 of the three parts).
-//! Frames of earlier versions, `"TSR1"`, carry the first 8 bytes of the parts' SHA-256 instead: the
-//! CRC costs a tenth as much on the serving threads and finds a torn write as surely. A frame cut
+//! `"TSR3" | meta length u32 | request length u32 | response length u32 | checksum u64 | meta |
+//! request body | response body` (little-endian; the checksum is the CRC-32 of the three parts; the
+//! meta's layout is in `frame_meta.rs`). Frames of earlier versions are read too: `"TSR2"` carries
+//! the meta as JSON (`json_meta.rs`), `"TSR1"` also the first 8 bytes of the parts' SHA-256 instead
+//! of the CRC, which costs a tenth as much on the serving threads and finds a torn write as surely.
+//! Only the newest version is written, so a proxy reads a spool that an older one left. A frame cut
 //! short by a crash (or one whose checksum does not match) ends its segment: everything before it
 //! is read, the rest is skipped.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::borrow::Cow;
 use std::io::{Read, Seek, Write};
 
-use crate::record::{Outcome, RecordedError, RequestRecord, ResponseCapture, StreamEvent};
+use crate::record::{RequestRecord, ResponseCapture};
 
-const MAGIC: &[u8; 4] = b"TSR2";
-/// Frames written before the CRC: read, never written.
+mod frame_meta;
+mod json_meta;
+
+const MAGIC: &[u8; 4] = b"TSR3";
+/// Frames written before the binary metadata: read, never written.
+const MAGIC_JSON_META: &[u8; 4] = b"TSR2";
+/// Frames written before the CRC (and with JSON metadata): read, never written.
 const MAGIC_SHA256: &[u8; 4] = b"TSR1";
 const HEADER_BYTES: usize = 4 + 4 * 3 + 8;
 /// A segment is closed past this size; smaller segments are deleted sooner once written to MySQL.
@@ -346,9 +349,12 @@ fn read_frame<R: std::io::Read>(reader: &mut FrameReader<R>) -> std::io::Result<
     let Some(header) = reader.next_bytes(HEADER_BYTES)? else {
         return Ok(None);
     };
-    let checksum_of: fn(&[u8]) -> [u8; 8] = match &header[..4] {
-        magic if magic == MAGIC => crc_checksum,
-        magic if magic == MAGIC_SHA256 => |payload| Sha256::digest(payload)[..8].try_into().unwrap(),
+    type Checksum = fn(&[u8]) -> [u8; 8];
+    type Decode = fn(&[u8], Bytes, Bytes) -> Option<RequestRecord>;
+    let (checksum_of, decode): (Checksum, Decode) = match &header[..4] {
+        magic if magic == MAGIC => (crc_checksum, frame_meta::decode),
+        magic if magic == MAGIC_JSON_META => (crc_checksum, json_meta::decode),
+        magic if magic == MAGIC_SHA256 => (sha256_checksum, json_meta::decode),
         _ => return Ok(None),
     };
     let length = |i: usize| u32::from_le_bytes(header[4 + 4 * i..8 + 4 * i].try_into().unwrap()) as usize;
@@ -377,78 +383,25 @@ fn read_frame<R: std::io::Read>(reader: &mut FrameReader<R>) -> std::io::Result<
     }
 }
 
-/// Everything in a record except the two bodies, which follow it in the frame as raw bytes.
-/// Borrowed from the record when written; read back as owned text.
-#[derive(Serialize, Deserialize)]
-struct Meta<'a> {
-    id: u128,
-    started_at_us: i64,
-    finished_at_us: i64,
-    method: Cow<'a, str>,
-    endpoint: Cow<'a, str>,
-    client_model: Option<Cow<'a, str>>,
-    upstream_model: Option<Cow<'a, str>>,
-    is_stream: bool,
-    usage_requested_by_proxy: bool,
-    http_status: u16,
-    outcome: Cow<'a, str>,
-    error: Option<(Cow<'a, str>, Cow<'a, str>)>,
-    latency_us: u64,
-    time_to_first_byte_us: Option<u64>,
-    client_ip: Option<Cow<'a, str>>,
-    user_agent: Option<Cow<'a, str>>,
-    /// Absent in frames written before client keys were recorded.
-    #[serde(default)]
-    client_key: Option<Cow<'a, str>>,
-    /// `none`, `body` (the response bytes follow the request's), `sse` (so do the stream's bytes),
-    /// or `stream` (frames of earlier versions: the stream's events are in `events`).
-    response: Cow<'a, str>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    events: Vec<(Option<String>, String)>,
-}
-
 fn crc_checksum(payload: &[u8]) -> [u8; 8] {
     u64::from(crc32fast::hash(payload)).to_le_bytes()
 }
 
-fn borrowed(text: &Option<String>) -> Option<Cow<'_, str>> {
-    text.as_deref().map(Cow::Borrowed)
+fn sha256_checksum(payload: &[u8]) -> [u8; 8] {
+    Sha256::digest(payload)[..8].try_into().unwrap()
 }
 
 /// Appends the record's frame to `out`; returns its length.
 fn encode_into(record: &RequestRecord, out: &mut Vec<u8>) -> usize {
-    let micros = |d: Duration| d.as_micros() as u64;
-    let (response_kind, response_body) = match &record.response {
-        ResponseCapture::None => ("none", &[][..]),
-        ResponseCapture::Body(body) => ("body", &body[..]),
-        ResponseCapture::Stream(bytes) => ("sse", &bytes[..]),
-    };
-    let meta = Meta {
-        id: record.id.as_u128(),
-        started_at_us: record.started_at.timestamp_micros(),
-        finished_at_us: record.finished_at.timestamp_micros(),
-        method: Cow::Borrowed(&record.method),
-        endpoint: Cow::Borrowed(&record.endpoint),
-        client_model: borrowed(&record.client_model),
-        upstream_model: borrowed(&record.upstream_model),
-        is_stream: record.is_stream,
-        usage_requested_by_proxy: record.usage_requested_by_proxy,
-        http_status: record.http_status,
-        outcome: Cow::Borrowed(record.outcome.as_str()),
-        error: record.error.as_ref().map(|e| (Cow::Borrowed(&*e.error_type), Cow::Borrowed(&*e.message))),
-        latency_us: micros(record.latency),
-        time_to_first_byte_us: record.time_to_first_byte.map(micros),
-        client_ip: borrowed(&record.client_ip),
-        user_agent: borrowed(&record.user_agent),
-        client_key: borrowed(&record.client_key),
-        response: Cow::Borrowed(response_kind),
-        events: Vec::new(),
+    let response_body = match &record.response {
+        ResponseCapture::None => &[][..],
+        ResponseCapture::Body(bytes) | ResponseCapture::Stream(bytes) => &bytes[..],
     };
     // The header's lengths and checksum are filled in once the parts behind it are written.
     let start = out.len();
     out.extend_from_slice(MAGIC);
     out.resize(start + HEADER_BYTES, 0);
-    serde_json::to_writer(&mut *out, &meta).expect("the record metadata serialises");
+    frame_meta::encode_into(record, out);
     let meta_len = out.len() - start - HEADER_BYTES;
     out.extend_from_slice(&record.request_body);
     out.extend_from_slice(response_body);
@@ -460,49 +413,12 @@ fn encode_into(record: &RequestRecord, out: &mut Vec<u8>) -> usize {
     out.len() - start
 }
 
-fn decode(meta: &[u8], request: Bytes, response: Bytes) -> Option<RequestRecord> {
-    let meta: Meta = serde_json::from_slice(meta).ok()?;
-    let time = |us: i64| DateTime::<Utc>::from_timestamp_micros(us);
-    let mut record = RequestRecord::new(&meta.method, &meta.endpoint);
-    record.id = uuid::Uuid::from_u128(meta.id);
-    record.started_at = time(meta.started_at_us)?;
-    record.finished_at = time(meta.finished_at_us)?;
-    record.client_model = meta.client_model.map(Cow::into_owned);
-    record.upstream_model = meta.upstream_model.map(Cow::into_owned);
-    record.is_stream = meta.is_stream;
-    record.usage_requested_by_proxy = meta.usage_requested_by_proxy;
-    record.http_status = meta.http_status;
-    record.outcome = match &*meta.outcome {
-        "ok" => Outcome::Ok,
-        "error" => Outcome::Error,
-        "cancelled" => Outcome::Cancelled,
-        _ => return None,
-    };
-    record.error = meta.error.map(|(error_type, message)| RecordedError {
-        error_type: error_type.into_owned(),
-        message: message.into_owned(),
-    });
-    record.latency = Duration::from_micros(meta.latency_us);
-    record.time_to_first_byte = meta.time_to_first_byte_us.map(Duration::from_micros);
-    record.client_ip = meta.client_ip.map(Cow::into_owned);
-    record.user_agent = meta.user_agent.map(Cow::into_owned);
-    record.client_key = meta.client_key.map(Cow::into_owned);
-    record.request_body = request;
-    record.response = match &*meta.response {
-        "none" => ResponseCapture::None,
-        "body" => ResponseCapture::Body(response),
-        "sse" => ResponseCapture::Stream(response),
-        "stream" => ResponseCapture::stream_of(
-            &meta.events.into_iter().map(|(event, data)| StreamEvent { event, data }).collect::<Vec<_>>(),
-        ),
-        _ => return None,
-    };
-    Some(record)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::{Outcome, RecordedError, StreamEvent};
+    use chrono::DateTime;
+    use std::time::Duration;
 
     fn temp_dir() -> PathBuf {
         std::env::temp_dir().join(format!("tokenslipper-spool-unit-{}", uuid::Uuid::now_v7()))
@@ -560,17 +476,29 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
+    /// A frame as an earlier version wrote it: JSON metadata, under `magic`, checksummed with
+    /// `checksum_of`.
+    fn old_frame(record: &RequestRecord, magic: &[u8; 4], checksum_of: fn(&[u8]) -> [u8; 8]) -> Vec<u8> {
+        let meta = json_meta::encode(record);
+        let ResponseCapture::Body(response) = &record.response else { panic!("a body, for these tests") };
+        let mut frame = magic.to_vec();
+        for length in [meta.len(), record.request_body.len(), response.len()] {
+            frame.extend_from_slice(&(length as u32).to_le_bytes());
+        }
+        let payload = [&meta[..], &record.request_body, response].concat();
+        frame.extend_from_slice(&checksum_of(&payload));
+        frame.extend_from_slice(&payload);
+        frame
+    }
+
     #[test]
     fn a_stream_spooled_as_events_by_an_earlier_version_comes_back_as_its_bytes() {
         let record = sample(1, ResponseCapture::None);
-        let mut frame = Vec::new();
-        encode_into(&record, &mut frame);
-        let meta_len = u32::from_le_bytes(frame[4..8].try_into().unwrap()) as usize;
         // The id is a u128, which serde_json's Value cannot hold: edit the text.
-        let meta = String::from_utf8(frame[HEADER_BYTES..HEADER_BYTES + meta_len].to_vec())
+        let meta = String::from_utf8(json_meta::encode(&record))
             .unwrap()
             .replace(r#""response":"none""#, r#""response":"stream","events":[[null,"{\"a\":1}"],["done","x\ny"]]"#);
-        let decoded = decode(meta.as_bytes(), record.request_body.clone(), Bytes::new()).unwrap();
+        let decoded = json_meta::decode(meta.as_bytes(), record.request_body.clone(), Bytes::new()).unwrap();
         assert_eq!(
             decoded.response,
             ResponseCapture::Stream(Bytes::from_static(b"data: {\"a\":1}\n\nevent: done\ndata: x\ndata: y\n\n"))
@@ -578,19 +506,28 @@ mod tests {
     }
 
     #[test]
-    fn a_frame_checksummed_with_sha256_by_an_earlier_version_is_read_and_a_damaged_one_is_not() {
+    fn frames_of_earlier_versions_are_read_and_a_damaged_one_is_not() {
         let record = sample(7, ResponseCapture::Body(Bytes::from_static(b"{}")));
-        let mut frame = Vec::new();
-        let length = encode_into(&record, &mut frame);
-        assert_eq!(length, frame.len());
-        frame[..4].copy_from_slice(MAGIC_SHA256);
-        let sha = Sha256::digest(&frame[HEADER_BYTES..]);
-        frame[16..HEADER_BYTES].copy_from_slice(&sha[..8]);
-        let (read, read_length) = read_frame(&mut FrameReader::new(&frame[..], length as u64)).unwrap().unwrap();
-        assert!(same(&read, &record));
-        assert_eq!(read_length, length as u64);
+        let mut spool = old_frame(&record, MAGIC_SHA256, sha256_checksum);
+        spool.extend(old_frame(&record, MAGIC_JSON_META, crc_checksum));
+        let newest = encode_into(&record, &mut spool);
+        let mut reader = FrameReader::new(&spool[..], spool.len() as u64);
+        let mut lengths = Vec::new();
+        while let Some((read, length)) = read_frame(&mut reader).unwrap() {
+            assert!(same(&read, &record));
+            lengths.push(length);
+        }
+        assert_eq!(lengths.len(), 3, "TSR1, TSR2 and TSR3");
+        assert_eq!(lengths.iter().sum::<u64>(), spool.len() as u64);
+        assert!(lengths[2] == newest as u64 && lengths[2] < lengths[1], "the binary metadata is the shorter");
 
-        // The CRC of a TSR2 frame is checked just as well.
+        // Each checksum is checked: one bit changed in the last byte of the payload.
+        for mut frame in
+            [old_frame(&record, MAGIC_SHA256, sha256_checksum), old_frame(&record, MAGIC_JSON_META, crc_checksum)]
+        {
+            *frame.last_mut().unwrap() ^= 1;
+            assert!(read_frame(&mut FrameReader::new(&frame[..], frame.len() as u64)).unwrap().is_none());
+        }
         let mut frame = Vec::new();
         encode_into(&record, &mut frame);
         *frame.last_mut().unwrap() ^= 1;

@@ -5,7 +5,7 @@ use sqlx::{MySql, QueryBuilder, Transaction};
 use crate::rollup::HourlyRollup;
 
 #[tracing::instrument(skip_all, fields(usage_rows = rollup.usage.len()))]
-pub async fn add_hourly_rollup(tx: &mut Transaction<'_, MySql>, rollup: &HourlyRollup) -> sqlx::Result<()> {
+pub async fn add_hourly_rollup(tx: &mut Transaction<'_, MySql>, rollup: &HourlyRollup<'_>) -> sqlx::Result<()> {
     if !rollup.usage.is_empty() {
         let mut query = QueryBuilder::<MySql>::new(
             "INSERT INTO usage_hourly (hour, client_model, upstream_model, outcome, is_stream, requests, messages, \
@@ -13,8 +13,8 @@ pub async fn add_hourly_rollup(tx: &mut Transaction<'_, MySql>, rollup: &HourlyR
         );
         query.push_values(&rollup.usage, |mut row, (key, sums)| {
             row.push_bind(key.hour.naive_utc())
-                .push_bind(&key.client_model)
-                .push_bind(&key.upstream_model)
+                .push_bind(key.client_model)
+                .push_bind(key.upstream_model)
                 .push_bind(key.outcome)
                 .push_bind(key.is_stream)
                 .push_bind(sums.requests)
@@ -50,11 +50,11 @@ pub async fn add_hourly_rollup(tx: &mut Transaction<'_, MySql>, rollup: &HourlyR
         );
         query.push_values(&rollup.billing, |mut row, (key, sums)| {
             row.push_bind(key.hour.naive_utc())
-                .push_bind(&key.client_model)
-                .push_bind(&key.upstream_model)
+                .push_bind(key.client_model)
+                .push_bind(key.upstream_model)
                 .push_bind(key.usage_source)
-                .push_bind(&key.endpoint)
-                .push_bind(&key.client_key)
+                .push_bind(key.endpoint)
+                .push_bind(key.client_key)
                 .push_bind(sums.requests)
                 .push_bind(sums.prompt_tokens)
                 .push_bind(sums.completion_tokens)
