@@ -7,7 +7,8 @@
 //! repeats it as history. Messages before the first user message (system prompts, shared by every
 //! chat of a tool) are not searched. Its models, outcome and stream flag are indexed as words too.
 
-use std::collections::HashSet;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashSet};
 
 use search_index::{attribute_hash, word_hashes, WordSet};
 
@@ -196,18 +197,8 @@ impl SearchBlock {
         request_ids.sort_unstable_by(|a, b| b.cmp(a));
         // A request in two blocks (written twice around a crash) is kept once.
         request_ids.dedup();
-        let mut pairs = Vec::with_capacity(blocks.iter().map(|b| b.postings.positions.len()).sum());
-        for block in blocks {
-            let new_position: Vec<u32> = block
-                .request_ids
-                .iter()
-                .map(|id| request_ids.binary_search_by(|probe| id.cmp(probe)).expect("merged ids hold every id") as u32)
-                .collect();
-            for (word, old) in block.postings.iter() {
-                pairs.extend(old.iter().filter_map(|&p| Some((word, *new_position.get(p as usize)?))));
-            }
-        }
-        let postings = group_by_word(pairs);
+        let renumbered = renumber(blocks, &request_ids);
+        let postings = merge_in_order(blocks, &renumbered).unwrap_or_else(|| merge_by_sorting(blocks, &renumbered));
         SearchBlock { request_ids, postings }
     }
 
@@ -223,6 +214,94 @@ impl SearchBlock {
     pub fn is_full(&self) -> bool {
         self.request_ids.len() >= FULL_BLOCK_REQUESTS
     }
+}
+
+/// Each block's positions as positions in the merged block, whose ids are `request_ids`.
+fn renumber(blocks: &[SearchBlock], request_ids: &[[u8; 16]]) -> Vec<Vec<u32>> {
+    let place = |id: &[u8; 16]| request_ids.binary_search_by(|probe| id.cmp(probe)).expect("merged ids hold every id");
+    blocks.iter().map(|block| block.request_ids.iter().map(|id| place(id) as u32).collect()).collect()
+}
+
+/// The blocks' postings merged in one pass by word. A block lists its requests newest first, as
+/// the merged block does, so renumbering keeps each word's positions ascending and only the lists
+/// of a word found in several blocks need sorting; sorting every (word, position) pair again was
+/// ~6 % of the log writer's instructions (BENCHMARKS.md). `None` if a block is not in that order
+/// (words and positions ascending, positions within its requests): none this code writes is, and
+/// [`merge_by_sorting`] makes the same of any.
+fn merge_in_order(blocks: &[SearchBlock], renumbered: &[Vec<u32>]) -> Option<Postings> {
+    for (block, numbers) in blocks.iter().zip(renumbered) {
+        let ascending = |values: &[u32]| values.is_sorted_by(|a, b| a < b);
+        let in_order = ascending(numbers)
+            && block.postings.words.is_sorted_by(|a, b| a < b)
+            && block.postings.iter().all(|(_, positions)| {
+                ascending(positions) && positions.last().is_none_or(|&last| (last as usize) < numbers.len())
+            });
+        if !in_order {
+            return None;
+        }
+    }
+    let mut merged = Postings {
+        positions: Vec::with_capacity(blocks.iter().map(|b| b.postings.positions.len()).sum()),
+        ..Postings::default()
+    };
+    // Each block's next word, smallest first; a word in several blocks takes them all at once.
+    let mut next: Vec<usize> = vec![0; blocks.len()];
+    let mut heap: BinaryHeap<Reverse<(u64, usize)>> =
+        blocks.iter().enumerate().filter_map(|(b, block)| Some(Reverse((*block.postings.words.first()?, b)))).collect();
+    while let Some(Reverse((word, first))) = heap.pop() {
+        let start = merged.positions.len();
+        let mut sources = 0;
+        let mut take = |b: usize, heap: &mut BinaryHeap<Reverse<(u64, usize)>>| {
+            let postings = &blocks[b].postings;
+            let i = next[b];
+            let from = if i == 0 { 0 } else { postings.ends[i - 1] };
+            merged
+                .positions
+                .extend(postings.positions[from..postings.ends[i]].iter().map(|&p| renumbered[b][p as usize]));
+            next[b] += 1;
+            if let Some(&word) = postings.words.get(next[b]) {
+                heap.push(Reverse((word, b)));
+            }
+        };
+        take(first, &mut heap);
+        sources += 1;
+        while let Some(&Reverse((same, b))) = heap.peek() {
+            if same != word {
+                break;
+            }
+            heap.pop();
+            take(b, &mut heap);
+            sources += 1;
+        }
+        if sources > 1 {
+            // A request in two blocks (written twice around a crash) counts once.
+            let positions = &mut merged.positions[start..];
+            positions.sort_unstable();
+            let mut kept = start;
+            for i in start..merged.positions.len() {
+                if kept == start || merged.positions[i] != merged.positions[kept - 1] {
+                    merged.positions[kept] = merged.positions[i];
+                    kept += 1;
+                }
+            }
+            merged.positions.truncate(kept);
+        }
+        merged.words.push(word);
+        merged.ends.push(merged.positions.len());
+    }
+    Some(merged)
+}
+
+/// The blocks' postings merged by sorting their renumbered (word, position) pairs; a position past
+/// its block's requests (a damaged row) is left out.
+fn merge_by_sorting(blocks: &[SearchBlock], renumbered: &[Vec<u32>]) -> Postings {
+    let mut pairs = Vec::with_capacity(blocks.iter().map(|b| b.postings.positions.len()).sum());
+    for (block, numbers) in blocks.iter().zip(renumbered) {
+        for (word, old) in block.postings.iter() {
+            pairs.extend(old.iter().filter_map(|&p| Some((word, *numbers.get(p as usize)?))));
+        }
+    }
+    group_by_word(pairs)
 }
 
 /// (word, position) pairs as each word's ascending positions, in the order of the words. Sorting
@@ -327,6 +406,62 @@ mod tests {
         assert_eq!(listed.into_iter().collect::<Postings>(), postings, "as read back from a recent block");
         assert!(Postings::from_sorted_pairs(&[]).is_empty());
         assert_eq!(Postings::from_sorted_pairs(&[]).iter().count(), 0);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn merging_in_one_pass_gives_what_sorting_every_pair_gives(
+            requests in proptest::collection::vec((proptest::prelude::any::<u16>(), proptest::collection::vec(0u64..40, 0..8)), 1..60),
+            cuts in proptest::collection::vec(0usize..60, 0..5),
+            repeated in 0usize..60,
+        ) {
+            // Ids in any time order; a request's words sorted, as a row's are.
+            let entries: Vec<([u8; 16], Vec<u64>)> = requests
+                .into_iter()
+                .enumerate()
+                .map(|(n, (time, mut words))| {
+                    let mut id = [0u8; 16];
+                    id[..2].copy_from_slice(&time.to_be_bytes());
+                    id[2..10].copy_from_slice(&(n as u64).to_be_bytes());
+                    words.sort_unstable();
+                    words.dedup();
+                    (id, words)
+                })
+                .collect();
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|cut| cut.min(entries.len())).collect();
+            cuts.extend([0, entries.len()]);
+            cuts.sort_unstable();
+            let mut pieces: Vec<Vec<([u8; 16], Vec<u64>)>> = cuts.windows(2).map(|w| entries[w[0]..w[1]].to_vec()).collect();
+            // One request in two blocks, as a batch written again after a crash leaves it.
+            let again = entries[repeated % entries.len()].clone();
+            if let Some(other) = pieces.iter_mut().find(|piece| !piece.iter().any(|(id, _)| *id == again.0)) {
+                other.push(again);
+            }
+            let blocks: Vec<SearchBlock> = pieces.into_iter().filter_map(SearchBlock::from_entries).collect();
+            proptest::prop_assume!(!blocks.is_empty());
+
+            let merged = SearchBlock::merge(&blocks);
+            let renumbered = renumber(&blocks, &merged.request_ids);
+            proptest::prop_assert!(merge_in_order(&blocks, &renumbered).is_some(), "blocks this code makes are in order");
+            proptest::prop_assert_eq!(merged.postings, merge_by_sorting(&blocks, &renumbered));
+        }
+    }
+
+    #[test]
+    fn a_block_out_of_order_is_merged_by_sorting() {
+        let mut rows: Vec<StoredRequest> =
+            ["alpha", "beta alpha", "gamma"].iter().map(|text| row(r#"[]"#, text)).collect();
+        credit_words(&mut rows, &[]);
+        let none = HashSet::new();
+        let mut unordered = SearchBlock::of(&rows[..2], &none).unwrap();
+        unordered.request_ids.reverse();
+        let blocks = [unordered, SearchBlock::of(&rows[2..], &none).unwrap()];
+        let merged = SearchBlock::merge(&blocks);
+        let renumbered = renumber(&blocks, &merged.request_ids);
+        assert!(merge_in_order(&blocks, &renumbered).is_none());
+        assert_eq!(merged.postings, merge_by_sorting(&blocks, &renumbered));
+        let postings: HashMap<u64, &[u32]> = merged.postings.iter().collect();
+        assert_eq!(postings[&hash("alpha")], [1, 2], "the reversed ids moved alpha's requests");
     }
 
     #[test]
