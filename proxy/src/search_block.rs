@@ -127,10 +127,13 @@ impl Postings {
 
     /// Each word with its positions, in the order of the words.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (u64, &[u32])> + '_ {
-        (0..self.words.len()).map(|i| {
-            let start = if i == 0 { 0 } else { self.ends[i - 1] };
-            (self.words[i], &self.positions[start..self.ends[i]])
-        })
+        (0..self.words.len()).map(|i| (self.words[i], self.positions_of(i)))
+    }
+
+    /// The positions of the `i`th word.
+    fn positions_of(&self, i: usize) -> &[u32] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.positions[start..self.ends[i]]
     }
 }
 
@@ -248,46 +251,36 @@ fn merge_in_order(blocks: &[SearchBlock], renumbered: &[Vec<u32>]) -> Option<Pos
     let mut next: Vec<usize> = vec![0; blocks.len()];
     let mut heap: BinaryHeap<Reverse<(u64, usize)>> =
         blocks.iter().enumerate().filter_map(|(b, block)| Some(Reverse((*block.postings.words.first()?, b)))).collect();
+    let (mut sources, mut shared) = (Vec::new(), Vec::new());
     while let Some(Reverse((word, first))) = heap.pop() {
-        let start = merged.positions.len();
-        let mut sources = 0;
-        let mut take = |b: usize, heap: &mut BinaryHeap<Reverse<(u64, usize)>>| {
-            let postings = &blocks[b].postings;
-            let i = next[b];
-            let from = if i == 0 { 0 } else { postings.ends[i - 1] };
-            merged
-                .positions
-                .extend(postings.positions[from..postings.ends[i]].iter().map(|&p| renumbered[b][p as usize]));
-            next[b] += 1;
-            if let Some(&word) = postings.words.get(next[b]) {
-                heap.push(Reverse((word, b)));
-            }
-        };
-        take(first, &mut heap);
-        sources += 1;
-        while let Some(&Reverse((same, b))) = heap.peek() {
-            if same != word {
-                break;
-            }
-            heap.pop();
-            take(b, &mut heap);
-            sources += 1;
+        sources.clear();
+        sources.push(first);
+        while heap.peek().is_some_and(|Reverse((next_word, _))| *next_word == word) {
+            let Reverse((_, b)) = heap.pop().expect("peeked");
+            sources.push(b);
         }
-        if sources > 1 {
+        let renumbered_positions =
+            |b: usize| blocks[b].postings.positions_of(next[b]).iter().map(move |&p| renumbered[b][p as usize]);
+        if let [only] = sources[..] {
+            merged.positions.extend(renumbered_positions(only));
+        } else {
             // A request in two blocks (written twice around a crash) counts once.
-            let positions = &mut merged.positions[start..];
-            positions.sort_unstable();
-            let mut kept = start;
-            for i in start..merged.positions.len() {
-                if kept == start || merged.positions[i] != merged.positions[kept - 1] {
-                    merged.positions[kept] = merged.positions[i];
-                    kept += 1;
-                }
+            shared.clear();
+            for &b in &sources {
+                shared.extend(renumbered_positions(b));
             }
-            merged.positions.truncate(kept);
+            shared.sort_unstable();
+            shared.dedup();
+            merged.positions.extend_from_slice(&shared);
         }
         merged.words.push(word);
         merged.ends.push(merged.positions.len());
+        for &b in &sources {
+            next[b] += 1;
+            if let Some(&word) = blocks[b].postings.words.get(next[b]) {
+                heap.push(Reverse((word, b)));
+            }
+        }
     }
     Some(merged)
 }
@@ -314,6 +307,8 @@ fn group_by_word(mut pairs: Vec<(u64, u32)>) -> Postings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
     use std::collections::HashMap;
 
     use crate::record::{RequestRecord, ResponseCapture};
@@ -408,11 +403,11 @@ mod tests {
         assert_eq!(Postings::from_sorted_pairs(&[]).iter().count(), 0);
     }
 
-    proptest::proptest! {
+    proptest! {
         #[test]
         fn merging_in_one_pass_gives_what_sorting_every_pair_gives(
-            requests in proptest::collection::vec((proptest::prelude::any::<u16>(), proptest::collection::vec(0u64..40, 0..8)), 1..60),
-            cuts in proptest::collection::vec(0usize..60, 0..5),
+            requests in vec((any::<u16>(), vec(0u64..40, 0..8)), 1..60),
+            cuts in vec(0usize..60, 0..5),
             repeated in 0usize..60,
         ) {
             // Ids in any time order; a request's words sorted, as a row's are.
@@ -431,19 +426,20 @@ mod tests {
             let mut cuts: Vec<usize> = cuts.into_iter().map(|cut| cut.min(entries.len())).collect();
             cuts.extend([0, entries.len()]);
             cuts.sort_unstable();
-            let mut pieces: Vec<Vec<([u8; 16], Vec<u64>)>> = cuts.windows(2).map(|w| entries[w[0]..w[1]].to_vec()).collect();
+            let mut pieces: Vec<Vec<([u8; 16], Vec<u64>)>> =
+                cuts.windows(2).map(|w| entries[w[0]..w[1]].to_vec()).collect();
             // One request in two blocks, as a batch written again after a crash leaves it.
             let again = entries[repeated % entries.len()].clone();
             if let Some(other) = pieces.iter_mut().find(|piece| !piece.iter().any(|(id, _)| *id == again.0)) {
                 other.push(again);
             }
             let blocks: Vec<SearchBlock> = pieces.into_iter().filter_map(SearchBlock::from_entries).collect();
-            proptest::prop_assume!(!blocks.is_empty());
+            prop_assume!(!blocks.is_empty());
 
             let merged = SearchBlock::merge(&blocks);
             let renumbered = renumber(&blocks, &merged.request_ids);
-            proptest::prop_assert!(merge_in_order(&blocks, &renumbered).is_some(), "blocks this code makes are in order");
-            proptest::prop_assert_eq!(merged.postings, merge_by_sorting(&blocks, &renumbered));
+            prop_assert!(merge_in_order(&blocks, &renumbered).is_some(), "blocks this code makes are in order");
+            prop_assert_eq!(merged.postings, merge_by_sorting(&blocks, &renumbered));
         }
     }
 

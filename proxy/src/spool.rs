@@ -8,12 +8,12 @@
 //! segment wholly before that position is deleted. Each record is one frame:
 //! `"TSR3" | meta length u32 | request length u32 | response length u32 | checksum u64 | meta |
 //! request body | response body` (little-endian; the checksum is the CRC-32 of the three parts; the
-//! meta's layout is in `frame_meta.rs`). Frames of earlier versions are read too: `"TSR2"` carries
-//! the meta as JSON (`json_meta.rs`), `"TSR1"` also the first 8 bytes of the parts' SHA-256 instead
-//! of the CRC, which costs a tenth as much on the serving threads and finds a torn write as surely.
-//! Only the newest version is written, so a proxy reads a spool that an older one left. A frame cut
-//! short by a crash (or one whose checksum does not match) ends its segment: everything before it
-//! is read, the rest is skipped.
+//! meta's layout is in `frame_meta.rs`; the CRC costs a tenth of SHA-256 on the serving threads and
+//! finds a torn write as surely). Only this version is written. Frames of earlier ones are read, so
+//! that a proxy takes over a spool an older one left: `"TSR2"` carries the meta as JSON
+//! (`json_meta.rs`), `"TSR1"` also the first 8 bytes of the parts' SHA-256 instead of the CRC. A
+//! frame cut short by a crash (or one whose checksum does not match) ends its segment: everything
+//! before it is read, the rest is skipped.
 
 use std::path::{Path, PathBuf};
 
@@ -393,22 +393,38 @@ fn sha256_checksum(payload: &[u8]) -> [u8; 8] {
 
 /// Appends the record's frame to `out`; returns its length.
 fn encode_into(record: &RequestRecord, out: &mut Vec<u8>) -> usize {
-    let response_body = match &record.response {
-        ResponseCapture::None => &[][..],
-        ResponseCapture::Body(bytes) | ResponseCapture::Stream(bytes) => &bytes[..],
-    };
-    // The header's lengths and checksum are filled in once the parts behind it are written.
+    let meta = |out: &mut Vec<u8>| frame_meta::encode_into(record, out);
+    frame_into(out, MAGIC, crc_checksum, meta, &record.request_body, response_bytes(record))
+}
+
+fn response_bytes(record: &RequestRecord) -> &[u8] {
+    match &record.response {
+        ResponseCapture::None => &[],
+        ResponseCapture::Body(bytes) | ResponseCapture::Stream(bytes) => bytes,
+    }
+}
+
+/// Appends a frame: `magic`, the header, the meta `write_meta` appends, the two bodies; returns its
+/// length. The header's lengths and checksum are filled in once the parts behind it are written.
+fn frame_into(
+    out: &mut Vec<u8>,
+    magic: &[u8; 4],
+    checksum_of: fn(&[u8]) -> [u8; 8],
+    write_meta: impl FnOnce(&mut Vec<u8>),
+    request: &[u8],
+    response: &[u8],
+) -> usize {
     let start = out.len();
-    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(magic);
     out.resize(start + HEADER_BYTES, 0);
-    frame_meta::encode_into(record, out);
+    write_meta(out);
     let meta_len = out.len() - start - HEADER_BYTES;
-    out.extend_from_slice(&record.request_body);
-    out.extend_from_slice(response_body);
-    for (i, length) in [meta_len, record.request_body.len(), response_body.len()].into_iter().enumerate() {
+    out.extend_from_slice(request);
+    out.extend_from_slice(response);
+    for (i, length) in [meta_len, request.len(), response.len()].into_iter().enumerate() {
         out[start + 4 + 4 * i..start + 8 + 4 * i].copy_from_slice(&(length as u32).to_le_bytes());
     }
-    let checksum = crc_checksum(&out[start + HEADER_BYTES..]);
+    let checksum = checksum_of(&out[start + HEADER_BYTES..]);
     out[start + 16..start + HEADER_BYTES].copy_from_slice(&checksum);
     out.len() - start
 }
@@ -479,15 +495,9 @@ mod tests {
     /// A frame as an earlier version wrote it: JSON metadata, under `magic`, checksummed with
     /// `checksum_of`.
     fn old_frame(record: &RequestRecord, magic: &[u8; 4], checksum_of: fn(&[u8]) -> [u8; 8]) -> Vec<u8> {
-        let meta = json_meta::encode(record);
-        let ResponseCapture::Body(response) = &record.response else { panic!("a body, for these tests") };
-        let mut frame = magic.to_vec();
-        for length in [meta.len(), record.request_body.len(), response.len()] {
-            frame.extend_from_slice(&(length as u32).to_le_bytes());
-        }
-        let payload = [&meta[..], &record.request_body, response].concat();
-        frame.extend_from_slice(&checksum_of(&payload));
-        frame.extend_from_slice(&payload);
+        let mut frame = Vec::new();
+        let meta = |out: &mut Vec<u8>| out.extend(json_meta::encode(record));
+        frame_into(&mut frame, magic, checksum_of, meta, &record.request_body, response_bytes(record));
         frame
     }
 

@@ -113,7 +113,8 @@ mod tests {
             3 => any::<char>().prop_filter("a character that needs no escape", |c| *c >= ' ' && !"\"\\".contains(*c))
                 .prop_map(String::from),
             1 => prop::sample::select(vec!['"', '\\', '\0', '\u{1f}', '\n']).prop_map(String::from),
-            2 => prop::sample::select(vec!["\\\"", "\\\\", "\\/", "\\b", "\\f", "\\n", "\\r", "\\t"]).prop_map(String::from),
+            2 => prop::sample::select(vec!["\\\"", "\\\\", "\\/", "\\b", "\\f", "\\n", "\\r", "\\t"])
+                .prop_map(String::from),
             4 => (0u32..0x20, any::<bool>()).prop_map(|(code, upper)| {
                 let hex = format!("{code:04x}");
                 format!("\\u{}", if upper { hex.to_uppercase() } else { hex })
@@ -124,7 +125,9 @@ mod tests {
 
     proptest! {
         #[test]
-        fn a_string_reads_as_ours_exactly_when_serde_json_writes_its_text_so(pieces in prop::collection::vec(piece(), 0..12)) {
+        fn a_string_reads_as_ours_exactly_when_serde_json_writes_its_text_so(
+            pieces in prop::collection::vec(piece(), 0..12),
+        ) {
             let written = format!("\"{}\"", pieces.concat());
             if let Ok(text) = serde_json::from_str::<String>(&written) {
                 let ours = json_string(&text) == written;
