@@ -14,6 +14,7 @@ use sqlx::MySqlPool;
 use crate::budget_gate::{BudgetGate, Exhausted};
 use crate::db::budgets::{self, BudgetRow, UsageRow};
 use crate::db::prices::load_price_book;
+use crate::log_writer::LogSender;
 use crate::webhook;
 
 /// Attempts before an alert's delivery is given up (backoff 2, 4, … 256 s between them).
@@ -25,16 +26,23 @@ pub struct BudgetWatch {
     pub gate: BudgetGate,
     pub client: reqwest::Client,
     pub interval: Duration,
+    /// The log writer applies the migrations; until it has, the budget tables may not exist.
+    pub log: LogSender,
 }
 
 impl BudgetWatch {
     pub async fn run(self) {
         let mut failing = false;
         loop {
+            // Read before the check: a check that failed while the migrations were still to come
+            // (a fresh database has no budget tables yet) is expected, and a first start should not
+            // warn about it. It runs all the same, so that a proxy started on a database that has
+            // them applies its hard limits at once.
+            let schema_ready = self.log.migrations_applied();
             match self.check_once().await {
                 Ok(()) => failing = false,
-                // Before the migrations, or while MySQL is down: keep the last verdict.
-                Err(error) if !std::mem::replace(&mut failing, true) => {
+                // While MySQL is down, or before the migrations: keep the last verdict.
+                Err(error) if schema_ready && !std::mem::replace(&mut failing, true) => {
                     tracing::warn!(%error, "budgets cannot be checked; keeping the last state");
                 }
                 Err(_) => {}

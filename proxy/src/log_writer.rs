@@ -168,6 +168,11 @@ impl LogSender {
         ])
     }
 
+    /// Whether the database schema is up to date (the store task applies the migrations).
+    pub fn migrations_applied(&self) -> bool {
+        self.shared.migrated.load(Ordering::Relaxed)
+    }
+
     pub fn status(&self) -> LogWriterStatus {
         let capacity = self.commands.max_capacity();
         let queued = capacity - self.commands.capacity();
@@ -180,7 +185,7 @@ impl LogSender {
             dropped: self.shared.dropped.load(Ordering::Relaxed),
             spooled: self.shared.spooled.load(Ordering::Relaxed),
             rejected_by_database: self.shared.rejected.load(Ordering::Relaxed),
-            migrations_applied: self.shared.migrated.load(Ordering::Relaxed),
+            migrations_applied: self.migrations_applied(),
             last_database_error: self.shared.database_error.lock().unwrap().clone(),
             falling_behind: dropped_recently
                 || queued * 10 > capacity * 9

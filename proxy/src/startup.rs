@@ -72,6 +72,7 @@ impl Application {
             gate: budgets.clone(),
             client: webhook_client,
             interval: config.budget_check_interval,
+            log: writer.sender(),
         };
         let watcher = tokio::spawn(watch.run());
         let state = AppState {

@@ -1,14 +1,12 @@
 //! The official OpenAI Python SDK against the real proxy binary: a real client is happy, every call
 //! is recorded, and neither key shows up in the proxy's output.
 
-use std::process::Stdio;
-
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::Command;
 
 use crate::helpers::fetch_logged_requests;
 use crate::mock_upstream::MockUpstream;
+use crate::proxy_process::ProxyProcess;
 
 /// The endpoints `openai_sdk_client.py` calls, in its order.
 pub const SDK_CALL_ENDPOINTS: [&str; 6] = [
@@ -60,51 +58,25 @@ async fn the_official_openai_python_sdk_works_through_the_proxy_binary(
         "this test needs python3 with the openai package (scripts/test.sh installs it)"
     );
     let upstream = MockUpstream::start().await;
-    let mut proxy = Command::new(env!("CARGO_BIN_EXE_tokenslipper-proxy"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("PROXY_HOST", "127.0.0.1")
-        .env("PROXY_PORT", "0")
-        .env("UPSTREAM_BASE_URL", &upstream.base_url)
-        .env("UPSTREAM_API_KEY", UPSTREAM_KEY)
-        .env("VERIFY_CLIENT_AUTH", "true")
-        .env("PROXY_API_KEYS", CLIENT_KEY)
-        .env("LOG_LEVEL", "debug")
-        .env("LOG_SPOOL_DIR", crate::helpers::temp_spool_dir())
-        .env("DB_HOST", database.get_host())
-        .env("DB_PORT", database.get_port().to_string())
-        .env("DB_USER", database.get_username())
-        .env("DB_NAME", database.get_database().unwrap())
-        .current_dir(std::env::temp_dir())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-
-    // The banner names the port the proxy actually bound.
-    let mut stdout = BufReader::new(proxy.stdout.take().unwrap());
-    let mut banner = String::new();
-    let port = loop {
-        let mut line = String::new();
-        assert!(stdout.read_line(&mut line).await.unwrap() > 0, "the proxy exited early: {banner}");
-        banner.push_str(&line);
-        if let Some(rest) = line.split("Proxy:").nth(1) {
-            break rest.trim().split(':').nth(2).unwrap().split_whitespace().next().unwrap().to_string();
-        }
-    };
-    let base_url = format!("http://127.0.0.1:{port}/v1");
+    let path = std::env::var("PATH").unwrap_or_default();
+    let proxy = ProxyProcess::start(
+        &database,
+        &[
+            ("PATH", path.as_str()),
+            ("UPSTREAM_BASE_URL", upstream.base_url.as_str()),
+            ("UPSTREAM_API_KEY", UPSTREAM_KEY),
+            ("VERIFY_CLIENT_AUTH", "true"),
+            ("PROXY_API_KEYS", CLIENT_KEY),
+            ("LOG_LEVEL", "debug"),
+        ],
+    )
+    .await;
+    let base_url = format!("http://127.0.0.1:{}/v1", proxy.port);
 
     run_openai_sdk(&base_url, CLIENT_KEY).await;
 
     // SIGTERM: the proxy drains its log queue before it exits.
-    let pid = proxy.id().unwrap().to_string();
-    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    let status = proxy.wait().await.unwrap();
-    assert!(status.success(), "clean exit on SIGTERM: {status}");
-    let mut output = banner;
-    stdout.read_to_string(&mut output).await.unwrap();
-    proxy.stderr.take().unwrap().read_to_string(&mut output).await.unwrap();
+    let output = proxy.stop().await;
 
     let pool = pool_options.connect_with(database).await.unwrap();
     let rows = fetch_logged_requests(&pool).await;
