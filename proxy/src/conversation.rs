@@ -9,9 +9,9 @@ use std::sync::OnceLock;
 use bytes::Bytes;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::request_body::{field, top_level_fields, top_level_fields_and_array, ArrayMember, TopLevelField};
+use crate::sha256::Sha256;
 use crate::stored_request::clip;
 use crate::stream_chunk::Text;
 
@@ -94,7 +94,7 @@ pub fn node_id(parent: Option<&NodeId>, raw_json: &[u8]) -> NodeId {
     let mut hasher = Sha256::new();
     hasher.update(parent.unwrap_or(&[0u8; 32]));
     hasher.update(raw_json);
-    hasher.finalize().into()
+    hasher.finish()
 }
 
 pub fn split(body: &[u8]) -> Conversation {

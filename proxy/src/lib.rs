@@ -20,6 +20,7 @@ pub mod routes;
 pub mod search_backfill;
 pub mod search_block;
 pub mod self_wake;
+pub mod sha256;
 pub mod spool;
 pub mod sse;
 pub mod startup;

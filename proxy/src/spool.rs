@@ -18,10 +18,10 @@
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use sha2::{Digest, Sha256};
 use std::io::{Read, Seek, Write};
 
 use crate::record::{RequestRecord, ResponseCapture};
+use crate::sha256::Sha256;
 
 mod frame_meta;
 mod json_meta;

@@ -4,12 +4,12 @@
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 
 use crate::conversation::{self, Conversation};
 use crate::record::{Outcome, RequestRecord};
 use crate::reply::{self, AssembledReply, Usage};
 use crate::request_body::{self, TopLevelField};
+use crate::sha256::Sha256;
 use crate::token_estimate;
 
 #[derive(Debug, Clone)]
@@ -172,5 +172,5 @@ fn forwarded_body_sha256(record: &RequestRecord, fields: Option<&[TopLevelField<
     for piece in request_body::rewritten_pieces(body, &edits) {
         hasher.update(piece);
     }
-    hasher.finalize().into()
+    hasher.finish()
 }
