@@ -1,8 +1,9 @@
 //! SHA-256 as ring computes it. The log writer hashes every request body and every message it has
 //! not stored yet (a message's id is the hash of its parent's id and its JSON). On CPUs without
-//! the SHA extensions `sha2` falls back to portable code, which was 13 % of the writer's CPU samples
-//! on an Intel Xeon VM; ring's assembly (AVX2 there, the SHA extensions where present) takes 0.55×
-//! its time for a 1 KB message (BENCHMARKS.md). ring is in the tree already, through rustls.
+//! the SHA extensions `sha2` falls back to portable code, which was 13-14 % of the writer's CPU
+//! samples on an Intel Xeon VM; ring's assembly (its AVX code there, the SHA extensions where
+//! present) took 0.55× its time for a 1 KB message and 9 % of the samples (BENCHMARKS.md). ring is
+//! in the tree already, through rustls.
 
 use ring::digest::{Context, SHA256};
 
