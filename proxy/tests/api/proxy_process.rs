@@ -3,8 +3,9 @@
 use std::process::Stdio;
 
 use sqlx::mysql::MySqlConnectOptions;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
-use tokio::process::{Child, ChildStdout, Command};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::task::JoinHandle;
 
 pub struct ProxyProcess {
     child: Child,
@@ -12,7 +13,10 @@ pub struct ProxyProcess {
     pub port: u16,
     /// What it printed up to its banner's line naming the port.
     banner: String,
-    stdout: BufReader<ChildStdout>,
+    /// The rest of its standard output and its log (standard error), read as they come so that a
+    /// long run never blocks on a full pipe.
+    stdout: JoinHandle<String>,
+    stderr: JoinHandle<String>,
 }
 
 impl ProxyProcess {
@@ -35,29 +39,42 @@ impl ProxyProcess {
             .kill_on_drop(true)
             .spawn()
             .unwrap();
+        let stderr = tokio::spawn(read_to_end(child.stderr.take().unwrap()));
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut banner = String::new();
         let port = loop {
             let mut line = String::new();
-            assert!(stdout.read_line(&mut line).await.unwrap() > 0, "the proxy exited early: {banner}");
+            if stdout.read_line(&mut line).await.unwrap() == 0 {
+                let _ = child.wait().await;
+                panic!("the proxy exited early: {banner}{}", stderr.await.unwrap());
+            }
             banner.push_str(&line);
             if let Some(rest) = line.split("Proxy:").nth(1) {
                 break rest.trim().split(':').nth(2).unwrap().split_whitespace().next().unwrap().parse().unwrap();
             }
         };
-        ProxyProcess { child, port, banner, stdout }
+        let stdout = tokio::spawn(read_to_end(stdout));
+        ProxyProcess { child, port, banner, stdout, stderr }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap()
     }
 
     /// Stops the proxy with SIGTERM (it drains its log queue first), checks that it exited cleanly,
     /// and returns everything it printed: its standard output, then its log (standard error).
     pub async fn stop(mut self) -> String {
-        let pid = self.child.id().unwrap().to_string();
+        let pid = self.pid().to_string();
         assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
         let status = self.child.wait().await.unwrap();
-        assert!(status.success(), "clean exit on SIGTERM: {status}");
-        let mut output = self.banner;
-        self.stdout.read_to_string(&mut output).await.unwrap();
-        self.child.stderr.take().unwrap().read_to_string(&mut output).await.unwrap();
+        let output = self.banner + &self.stdout.await.unwrap() + &self.stderr.await.unwrap();
+        assert!(status.success(), "clean exit on SIGTERM: {status}\n{output}");
         output
     }
+}
+
+async fn read_to_end(mut from: impl AsyncRead + Unpin) -> String {
+    let mut text = String::new();
+    from.read_to_string(&mut text).await.unwrap();
+    text
 }

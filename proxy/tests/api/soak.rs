@@ -4,17 +4,15 @@
 //! end both must be flat, and every request must have exactly one row.
 
 use std::collections::HashMap;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
 
-use crate::helpers::{free_port, spooled};
+use crate::helpers::spooled;
 use crate::mock_upstream::MockUpstream;
+use crate::proxy_process::ProxyProcess;
 
 /// Resident memory in KiB and open descriptors of a process, from /proc.
 fn sample(pid: u32) -> (u64, usize) {
@@ -39,33 +37,12 @@ async fn soak(pool_options: MySqlPoolOptions, database: MySqlConnectOptions) {
     let pause = Duration::from_micros(8 * 1_000_000 / rate.max(1));
     let upstream = MockUpstream::start().await;
     upstream.forget_requests();
-    let port = free_port();
-    let mut proxy = Command::new(env!("CARGO_BIN_EXE_tokenslipper-proxy"))
-        .env_clear()
-        .env("PROXY_HOST", "127.0.0.1")
-        .env("PROXY_PORT", port.to_string())
-        .env("UPSTREAM_BASE_URL", &upstream.base_url)
-        .env("UPSTREAM_API_KEY", "sk-soak")
-        .env("DB_HOST", database.get_host())
-        .env("DB_PORT", database.get_port().to_string())
-        .env("DB_USER", database.get_username())
-        .env("DB_NAME", database.get_database().unwrap())
-        .env("LOG_SPOOL_DIR", crate::helpers::temp_spool_dir())
-        .env("LOG_LEVEL", "warn")
-        .current_dir(std::env::temp_dir())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let pid = proxy.id().unwrap();
-    let mut lines = BufReader::new(proxy.stdout.take().unwrap()).lines();
-    while let Some(line) = lines.next_line().await.unwrap() {
-        if line.contains("Proxy:") {
-            break;
-        }
-    }
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let proxy = ProxyProcess::start(
+        &database,
+        &[("UPSTREAM_BASE_URL", &upstream.base_url), ("UPSTREAM_API_KEY", "sk-soak"), ("LOG_LEVEL", "warn")],
+    )
+    .await;
+    let (pid, port) = (proxy.pid(), proxy.port);
     let base = format!("http://127.0.0.1:{port}");
 
     // Each request carries a marker, so its row can be found; `sent` holds the markers of requests
@@ -136,8 +113,8 @@ async fn soak(pool_options: MySqlPoolOptions, database: MySqlConnectOptions) {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     eprintln!("soak: the writer caught up {:.1} s after the load stopped", caught_up.elapsed().as_secs_f64());
-    std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
-    assert!(proxy.wait().await.unwrap().success());
+    let log = proxy.stop().await;
+    eprint!("soak: what the proxy printed:\n{log}");
     let pool = pool_options.connect_with(database).await.unwrap();
     let rows: Vec<(Option<String>, i64)> =
         sqlx::query_as("SELECT last_user_message_preview, COUNT(*) FROM requests GROUP BY 1")
