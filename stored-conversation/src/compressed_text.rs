@@ -3,7 +3,7 @@
 //! the bytes back inside MySQL and MariaDB too, for anyone who queries the tables directly.
 //!
 //! Coding agents send kilobytes of source code and command output per turn; deflated they take less
-//! than half the space (`../shared/data/traces`: 1.80 MB of texts of 512 bytes or more → 0.77 MB).
+//! than half the space (`../shared/data/traces`: 1.58 MB of unique texts of 1 KB or more → 0.62 MB).
 //! What is left of a message besides its text can be as long: an assistant message's tool calls
 //! (a whole file to write, as arguments), or what a client keeps beside it (mini-swe-agent's copy of
 //! the provider's response): 1.89 MB of such messages in the traces → 0.90 MB.
@@ -12,8 +12,12 @@ use std::cell::RefCell;
 
 use libdeflater::{CompressionLvl, Compressor};
 
-/// Shorter texts are stored as they are: they gain little, and most messages are short.
-pub const MIN_COMPRESSED_LEN: usize = 512;
+/// Shorter texts are stored as they are: most messages are short, and below 1 KB deflating costs the
+/// writer more CPU than it saves MySQL. Each call sets up 128 KB of match-finder tables and a
+/// Huffman code whatever the length: on 1 KB records deflating an ~840-byte text took 9 µs of the
+/// writer's ~40 µs, and storing the text plain cost MariaDB only ~6 µs more (`bench-log-writer`,
+/// BENCHMARKS.md). The texts of 512 bytes to 1 KB in the traces are 0.19 MB of 1.77 MB.
+pub const MIN_COMPRESSED_LEN: usize = 1024;
 
 thread_local! {
     // One compressor per thread, made once: making one allocates its tables. libdeflate's fastest
@@ -93,7 +97,7 @@ mod tests {
         let letters: Vec<u8> = (0..20_000).map(|_| b'a' + next() % 26).collect();
         let noise: Vec<u8> = (0..5_000).map(|_| next()).collect();
         let code = "fn main() {\n    println!(\"héllo {}\", 1);\n}\n".repeat(400).into_bytes();
-        for input in [&code, &letters, &code, &noise, &letters[..600].to_vec()] {
+        for input in [&code, &letters, &code, &noise, &letters[..MIN_COMPRESSED_LEN + 100].to_vec()] {
             let mut fresh = Compressor::new(level_one());
             let mut deflated = vec![0; fresh.zlib_compress_bound(input.len())];
             let written = fresh.zlib_compress(input, &mut deflated).unwrap();
@@ -117,12 +121,12 @@ mod tests {
 
     #[test]
     fn damaged_bytes_are_not_a_text() {
-        let text = "x".repeat(1_000);
+        let text = "x".repeat(MIN_COMPRESSED_LEN);
         let stored = compress_text(&text).unwrap();
         assert_eq!(decompress_text(&stored[..stored.len() - 3]), None);
         assert_eq!(decompress_text(&stored[..3]), None);
         let mut longer = stored.clone();
-        longer[..4].copy_from_slice(&2_000u32.to_le_bytes());
+        longer[..4].copy_from_slice(&(2 * MIN_COMPRESSED_LEN as u32).to_le_bytes());
         assert_eq!(decompress_text(&longer), None);
     }
 }

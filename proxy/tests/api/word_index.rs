@@ -179,7 +179,7 @@ async fn requests_logged_before_the_index_existed_are_indexed_as_the_writer_woul
         app.flush().await;
     }
     // Long enough to be stored compressed: the backfill reads it back inflated.
-    let one_off = "one-off zebrafish ".repeat(40);
+    let one_off = "one-off zebrafish ".repeat(stored_conversation::MIN_COMPRESSED_LEN / 18 + 1);
     let body = json!({"model": "gpt-4o", "messages": [{"role": "user", "content": one_off}]}).to_string();
     app.post_json("/v1/chat/completions", &body, None).await;
     app.post_json("/v1/chat/completions", r#"{"model":"gpt-4o","messages":[]}"#, None).await;
