@@ -204,9 +204,11 @@ fn string_content<'f, 'a>(members: &'f [TopLevelField<'a>]) -> Option<&'f TopLev
     field(members, "content").filter(|f| f.value.get().starts_with('"'))
 }
 
-/// The message's `role`, read from its first members only: clients write `role` first, so the
+/// The message's `role`, read from its first members only: most clients write `role` first, so the
 /// rest of the message — its content, often kilobytes — is not scanned for every message of every
-/// turn. The first `role` key counts; `None` when there is none or it is not a string.
+/// turn. Some write it after the content (the Go client recorded in `../shared/data/wire` sorts its
+/// keys); their content is skipped over, not parsed. The first `role` key counts; `None` when there
+/// is none or it is not a string.
 fn first_role(raw: &[u8]) -> Option<String> {
     struct RoleVisitor<'r>(&'r mut Option<String>);
     impl<'de> Visitor<'de> for RoleVisitor<'_> {
