@@ -206,9 +206,9 @@ fn string_content<'f, 'a>(members: &'f [TopLevelField<'a>]) -> Option<&'f TopLev
 
 /// The message's `role`, read from its first members only: most clients write `role` first, so the
 /// rest of the message — its content, often kilobytes — is not scanned for every message of every
-/// turn. Some write it after the content (the Go client recorded in `../shared/data/wire` sorts its
-/// keys); their content is skipped over, not parsed. The first `role` key counts; `None` when there
-/// is none or it is not a string.
+/// turn. Some write it after the content (the Go client recorded in `../shared/data/wire` does);
+/// their content is skipped over, not parsed. The first `role` key counts; `None` when there is
+/// none or it is not a string.
 fn first_role(raw: &[u8]) -> Option<String> {
     struct RoleVisitor<'r>(&'r mut Option<String>);
     impl<'de> Visitor<'de> for RoleVisitor<'_> {
