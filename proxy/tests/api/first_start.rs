@@ -5,17 +5,17 @@ use std::time::Duration;
 
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
 
+use crate::helpers::health;
 use crate::proxy_process::ProxyProcess;
 
 #[sqlx::test(migrations = false)]
 async fn the_first_start_on_an_empty_database_logs_no_warning(_pool: MySqlPoolOptions, database: MySqlConnectOptions) {
     // Budgets checked often, so that a check before the migrations could not be missed.
     let proxy = ProxyProcess::start(&database, &[("LOG_LEVEL", "info"), ("BUDGET_CHECK_INTERVAL_MS", "20")]).await;
-    let client = reqwest::Client::new();
-    let health = format!("http://127.0.0.1:{}/health", proxy.port);
+    let base = format!("http://127.0.0.1:{}", proxy.port);
     let mut migrated = false;
     for _ in 0..300 {
-        let body: serde_json::Value = client.get(&health).send().await.unwrap().json().await.unwrap();
+        let body = health(&base).await.expect("the proxy answers /health");
         if body["log_writer"]["migrations_applied"] == true {
             migrated = true;
             break;

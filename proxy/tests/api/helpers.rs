@@ -32,17 +32,20 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// Records waiting in the spool of the proxy at `base`, from its `/health`; `None` when it does not answer.
-pub async fn spooled(base: &str) -> Option<u64> {
-    let health = reqwest::get(format!("{base}/health")).await;
-    let health: serde_json::Value = match health {
-        Ok(response) => response.json().await.ok()?,
+/// The `/health` of the proxy at `base`; `None` when it does not answer.
+pub async fn health(base: &str) -> Option<serde_json::Value> {
+    match reqwest::get(format!("{base}/health")).await {
+        Ok(response) => response.json().await.ok(),
         Err(error) => {
             eprintln!("/health of {base}: {error:?}");
-            return None;
+            None
         }
-    };
-    health["log_writer"]["spooled"].as_u64()
+    }
+}
+
+/// Records waiting in the spool of the proxy at `base`, from its `/health`; `None` when it does not answer.
+pub async fn spooled(base: &str) -> Option<u64> {
+    health(base).await?["log_writer"]["spooled"].as_u64()
 }
 
 /// A fresh directory for a spool, under the system's temp dir.
