@@ -12,8 +12,8 @@ use crate::costing::priced_model;
 use crate::time_window::Window;
 
 /// The ranking reads `requests_cost` by name: left to itself the optimizer sometimes preferred the
-/// `started_at` index and the wide rows, 1–4 s instead of ~0.2–0.75 s (BENCHMARKS.md). FORCE INDEX
-/// is spelled the same in MySQL and MariaDB.
+/// wide rows (through the `started_at` index there was until migration 20261129000001), 1–4 s
+/// instead of ~0.2–0.75 s (BENCHMARKS.md). FORCE INDEX is spelled the same in MySQL and MariaDB.
 const FROM_COST_INDEX: &str = "FROM requests r FORCE INDEX (requests_cost) WHERE ";
 
 /// The model a row is priced by.
