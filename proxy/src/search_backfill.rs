@@ -4,10 +4,10 @@
 //! indexed under a lock on the progress row.
 //!
 //! The writer credits a request with the messages it sent first because it knows which messages it
-//! had stored before; here that is read from the rows: a request sent the messages at positions from
-//! the longest older request of its chat that is not longer than it, up to its own length. Exact for
-//! chats that grow turn by turn; for a chat edited midway, the messages of a sibling branch at those
-//! positions are credited too.
+//! had stored before; here the same is read from the rows: a message is credited to the oldest
+//! request of its conversation whose chain (walked from its last message by parent links, by id, as
+//! the admin API reads a conversation) holds it. As in the writer, messages before the first user
+//! message are not credited.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -15,11 +15,14 @@ use std::time::Duration;
 use search_index::{word_hashes, WordSet};
 use sqlx::{MySql, MySqlPool, QueryBuilder};
 
+use crate::conversation::NodeId;
 use crate::db;
 use crate::search_block::{attribute_words, SearchBlock, FULL_BLOCK_REQUESTS};
 
 /// Requests indexed per transaction (a full block when all have words).
 const CHUNK: u32 = FULL_BLOCK_REQUESTS as u32;
+/// Ids or conversations named in one `IN` list.
+const IDS_PER_QUERY: usize = 500;
 /// Pause between chunks, so that the log writer keeps most of MySQL.
 const PAUSE: Duration = Duration::from_millis(200);
 
@@ -51,7 +54,6 @@ struct ChunkRow {
     id: Vec<u8>,
     reply_text: Option<String>,
     conversation_id: Option<Vec<u8>>,
-    message_count: i32,
     client_model: Option<String>,
     upstream_model: Option<String>,
     outcome: String,
@@ -66,8 +68,8 @@ pub async fn index_next_chunk(pool: &MySqlPool) -> sqlx::Result<Option<usize>> {
         .await?;
     let Some(up_to) = up_to else { return Ok(None) };
     let rows: Vec<ChunkRow> = sqlx::query_as(
-        "SELECT id, reply_text, conversation_id, message_count, client_model, upstream_model, outcome, is_stream \
-         FROM requests WHERE id <= ? ORDER BY id DESC LIMIT ?",
+        "SELECT id, reply_text, conversation_id, client_model, upstream_model, outcome, is_stream FROM requests \
+          WHERE id <= ? ORDER BY id DESC LIMIT ?",
     )
     .bind(&up_to)
     .bind(CHUNK)
@@ -78,8 +80,8 @@ pub async fn index_next_chunk(pool: &MySqlPool) -> sqlx::Result<Option<usize>> {
         tx.commit().await?;
         return Ok(None);
     };
-    let sent = sent_positions(&mut tx, &rows).await?;
-    let texts = message_texts(&mut tx, &sent).await?;
+    let sent = sent_messages(&mut tx, &rows, &up_to).await?;
+    let texts = message_texts(&mut tx, sent.iter().flatten()).await?;
     let mut entries = Vec::with_capacity(rows.len());
     for (row, sent) in rows.iter().zip(&sent) {
         let Ok(id) = <[u8; 16]>::try_from(row.id.as_slice()) else { continue };
@@ -90,12 +92,8 @@ pub async fn index_next_chunk(pool: &MySqlPool) -> sqlx::Result<Option<usize>> {
         if let Some(reply) = &row.reply_text {
             word_hashes(reply, &mut words);
         }
-        if let Some((conversation, from, to)) = sent {
-            for position in *from..*to {
-                for text in texts.get(&(conversation.clone(), position)).into_iter().flatten() {
-                    word_hashes(text, &mut words);
-                }
-            }
+        for text in sent.iter().filter_map(|node| texts.get(node)) {
+            word_hashes(text, &mut words);
         }
         entries.push((id, words.into_iter().collect::<Vec<u64>>()));
     }
@@ -115,76 +113,99 @@ pub async fn index_next_chunk(pool: &MySqlPool) -> sqlx::Result<Option<usize>> {
     Ok(Some(rows.len()))
 }
 
-/// For each row: its conversation and the positions of the messages it sent first, `[from, to)`.
-async fn sent_positions(
+/// For each row, the messages it sent first: walking each request of the rows' conversations up to
+/// `up_to` from the oldest, the nodes of its chain that no older request's chain held.
+async fn sent_messages(
     tx: &mut sqlx::Transaction<'_, MySql>,
     rows: &[ChunkRow],
-) -> sqlx::Result<Vec<Option<(Vec<u8>, i32, i32)>>> {
-    let conversations: HashSet<&Vec<u8>> = rows.iter().filter_map(|row| row.conversation_id.as_ref()).collect();
-    let mut chats: HashMap<Vec<u8>, Vec<(Vec<u8>, i32)>> = HashMap::new();
-    if !conversations.is_empty() {
-        let mut query = QueryBuilder::<MySql>::new(
-            "SELECT conversation_id, id, message_count FROM requests WHERE conversation_id IN (",
-        );
-        let mut list = query.separated(", ");
-        for conversation in &conversations {
-            list.push_bind(conversation.as_slice());
-        }
-        query.push(")");
-        let turns: Vec<(Vec<u8>, Vec<u8>, i32)> = query.build_query_as().fetch_all(&mut **tx).await?;
-        for (conversation, id, count) in turns {
-            chats.entry(conversation).or_default().push((id, count));
+    up_to: &[u8],
+) -> sqlx::Result<Vec<Vec<NodeId>>> {
+    let conversations: Vec<&Vec<u8>> =
+        rows.iter().filter_map(|row| row.conversation_id.as_ref()).collect::<HashSet<_>>().into_iter().collect();
+    let mut turns: Vec<(Vec<u8>, NodeId)> = Vec::new();
+    for chunk in conversations.chunks(IDS_PER_QUERY) {
+        let mut query = listing("SELECT id, last_message_id FROM requests WHERE conversation_id IN (", chunk);
+        query.push(" AND id <= ").push_bind(up_to).push(" AND last_message_id IS NOT NULL");
+        let read: Vec<(Vec<u8>, Vec<u8>)> = query.build_query_as().persistent(false).fetch_all(&mut **tx).await?;
+        turns.extend(read.into_iter().filter_map(|(id, last)| Some((id, NodeId::try_from(last.as_slice()).ok()?))));
+    }
+    turns.sort_unstable();
+    let parents = chains(tx, turns.iter().map(|(_, last)| *last)).await?;
+    let row_of: HashMap<&[u8], usize> = rows.iter().enumerate().map(|(i, row)| (row.id.as_slice(), i)).collect();
+    let mut held = HashSet::new();
+    let mut sent = vec![Vec::new(); rows.len()];
+    for (id, last) in &turns {
+        let row = row_of.get(id.as_slice()).copied();
+        let mut next = Some(*last);
+        // A node missing from `parents` is before the first user message (or not stored): the walk
+        // ends there, as it does at the first node an older request held.
+        while let Some(node) = next.filter(|node| parents.contains_key(node) && held.insert(*node)) {
+            if let Some(row) = row {
+                sent[row].push(node);
+            }
+            next = parents[&node];
         }
     }
-    Ok(rows
-        .iter()
-        .map(|row| {
-            let conversation = row.conversation_id.as_ref()?;
-            let from = chats[conversation]
-                .iter()
-                .filter(|(other, other_count)| *other < row.id && *other_count <= row.message_count)
-                .map(|(_, other_count)| *other_count)
-                .max()
-                .unwrap_or(0);
-            Some((conversation.clone(), from, row.message_count))
-        })
-        .collect())
+    Ok(sent)
 }
 
-/// A node's id, conversation, position, and its text: plain or compressed.
-type NodeText = (Vec<u8>, Vec<u8>, i32, Option<String>, Option<Vec<u8>>);
+/// The parent of every node on the chains ending at `lasts`, from each last node down to the first
+/// user message: one `IN` list per step down, all chains stepping together.
+async fn chains(
+    tx: &mut sqlx::Transaction<'_, MySql>,
+    lasts: impl Iterator<Item = NodeId>,
+) -> sqlx::Result<HashMap<NodeId, Option<NodeId>>> {
+    let mut parents = HashMap::new();
+    let mut asked: HashSet<NodeId> = lasts.collect();
+    let mut wanted: Vec<NodeId> = asked.iter().copied().collect();
+    while !wanted.is_empty() {
+        let mut below = Vec::new();
+        for chunk in wanted.chunks(IDS_PER_QUERY) {
+            let mut query = listing("SELECT id, parent_id FROM message_nodes WHERE id IN (", chunk);
+            query.push(" AND conversation_id IS NOT NULL");
+            let read: Vec<(Vec<u8>, Option<Vec<u8>>)> =
+                query.build_query_as().persistent(false).fetch_all(&mut **tx).await?;
+            for (id, parent) in read {
+                let Ok(id) = NodeId::try_from(id.as_slice()) else { continue };
+                let parent = parent.and_then(|parent| NodeId::try_from(parent.as_slice()).ok());
+                below.extend(parent.filter(|parent| asked.insert(*parent)));
+                parents.insert(id, parent);
+            }
+        }
+        wanted = below;
+    }
+    Ok(parents)
+}
 
-/// The text of the messages at those positions of those conversations, by (conversation, position).
+/// `sql`, which ends in `IN (`, with these values bound and the list closed.
+fn listing<'a>(sql: &str, values: &'a [impl AsRef<[u8]>]) -> QueryBuilder<'a, MySql> {
+    let mut query = QueryBuilder::new(sql);
+    let mut list = query.separated(", ");
+    for value in values {
+        list.push_bind(value.as_ref());
+    }
+    query.push(")");
+    query
+}
+
+/// A node's id and its text, plain or compressed.
+type NodeText = (Vec<u8>, Option<String>, Option<Vec<u8>>);
+
+/// The text of these messages, by node id (a message without text has no entry).
 async fn message_texts(
     tx: &mut sqlx::Transaction<'_, MySql>,
-    sent: &[Option<(Vec<u8>, i32, i32)>],
-) -> sqlx::Result<HashMap<(Vec<u8>, i32), Vec<String>>> {
-    let ranges: Vec<&(Vec<u8>, i32, i32)> = sent.iter().flatten().filter(|(_, from, to)| from < to).collect();
-    let mut texts: HashMap<(Vec<u8>, i32), Vec<String>> = HashMap::new();
-    for chunk in ranges.chunks(500) {
-        let mut query = QueryBuilder::<MySql>::new(
-            "SELECT DISTINCT id, conversation_id, position, content_text, content_compressed FROM message_nodes \
-             WHERE (content_text IS NOT NULL OR content_compressed IS NOT NULL) AND (",
-        );
-        let mut first = true;
-        for (conversation, from, to) in chunk {
-            if !std::mem::take(&mut first) {
-                query.push(" OR ");
-            }
-            query
-                .push("(conversation_id = ")
-                .push_bind(conversation.as_slice())
-                .push(" AND position >= ")
-                .push_bind(*from)
-                .push(" AND position < ")
-                .push_bind(*to)
-                .push(")");
-        }
-        query.push(")");
-        let rows: Vec<NodeText> = query.build_query_as().fetch_all(&mut **tx).await?;
-        for (_, conversation, position, text, compressed) in rows {
+    nodes: impl Iterator<Item = &NodeId>,
+) -> sqlx::Result<HashMap<NodeId, String>> {
+    let nodes: Vec<&NodeId> = nodes.collect();
+    let mut texts = HashMap::new();
+    for chunk in nodes.chunks(IDS_PER_QUERY) {
+        let mut query = listing("SELECT id, content_text, content_compressed FROM message_nodes WHERE id IN (", chunk);
+        let read: Vec<NodeText> = query.build_query_as().persistent(false).fetch_all(&mut **tx).await?;
+        for (id, text, compressed) in read {
             let text = text.or_else(|| stored_conversation::decompress_text(&compressed?));
-            texts.entry((conversation, position)).or_default().extend(text);
+            if let (Ok(id), Some(text)) = (NodeId::try_from(id.as_slice()), text) {
+                texts.insert(id, text);
+            }
         }
     }
     Ok(texts)

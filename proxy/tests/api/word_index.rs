@@ -151,6 +151,20 @@ async fn index_contents(pool: &MySqlPool) -> BTreeMap<Vec<u8>, BTreeSet<u64>> {
     contents
 }
 
+/// Makes the database one from before the word index (no index, the newest request noted to
+/// backfill from), then runs the backfill to the end. Returns how many chunks it took.
+async fn backfill_from_scratch(pool: &MySqlPool) -> usize {
+    for table in ["search_recent", "search_blocks", "search_postings", "search_rare_postings"] {
+        sqlx::query(&format!("DELETE FROM {table}")).execute(pool).await.unwrap();
+    }
+    sqlx::query("INSERT INTO search_backfill (id, up_to) SELECT 1, MAX(id) FROM requests").execute(pool).await.unwrap();
+    let mut chunks = 0;
+    while proxy::search_backfill::index_next_chunk(pool).await.unwrap().is_some() {
+        chunks += 1;
+    }
+    chunks
+}
+
 /// The record of a call to `gpt-4o` with these messages, answered with `reply`.
 fn chat_turn(messages: &[Value], reply: &str) -> proxy::record::RequestRecord {
     let mut record = proxy::record::RequestRecord::new("POST", "/v1/chat/completions");
@@ -192,25 +206,51 @@ async fn requests_logged_before_the_index_existed_are_indexed_as_the_writer_woul
     let written = index_contents(&pool).await;
     assert_eq!(written.len(), 14, "twelve turns, the one-off and the call without messages (the reply) have words");
 
-    // As a database from before the index: no index, and the newest request to backfill from.
-    for table in ["search_recent", "search_blocks", "search_postings"] {
-        sqlx::query(&format!("DELETE FROM {table}")).execute(&pool).await.unwrap();
-    }
-    sqlx::query("INSERT INTO search_backfill (id, up_to) SELECT 1, MAX(id) FROM requests")
-        .execute(&pool)
-        .await
-        .unwrap();
-    let mut chunks = 0;
-    while proxy::search_backfill::index_next_chunk(&pool).await.unwrap().is_some() {
-        chunks += 1;
-    }
-
-    assert_eq!(chunks, 1);
+    assert_eq!(backfill_from_scratch(&pool).await, 1, "chunks");
     assert_eq!(index_contents(&pool).await, written);
     let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM search_backfill").fetch_one(&pool).await.unwrap();
     assert_eq!(left, 0, "done: the progress row is gone");
     assert_eq!(proxy::search_backfill::index_next_chunk(&pool).await.unwrap(), None);
     search_blocks_hold_each_stored_request_once(&pool).await;
+}
+
+/// A chat edited midway, its two branches continued: the backfill credits each message to the oldest
+/// request whose own chain holds it, as the writer did — never a sibling branch's message at the
+/// same position, and an edited message even where an older request had reached its position.
+#[sqlx::test(migrations = false)]
+async fn the_backfill_credits_messages_along_each_requests_own_branch(pool: MySqlPool) {
+    let app = spawn_app(pool.clone()).await;
+    let message = |role: &str, content: &str| json!({"role": role, "content": content});
+    let grown = |before: &[Value], more: &[Value]| [before, more].concat();
+    let start = [message("system", "You answer briefly."), message("user", "first question")];
+    let asked = grown(&start, &[message("assistant", "first answer"), message("user", "second question")]);
+    let edited = grown(&asked[..3], &[message("user", "second question, edited")]);
+    let edited_on = grown(&edited, &[message("assistant", "branch answer"), message("user", "then kiwi")]);
+    let kept_on = grown(&asked, &[message("assistant", "kept answer"), message("user", "then mango")]);
+    // Each turn stored before the next is sent; the edited branch's six messages before the kept one's.
+    for messages in [&start[..], &asked, &edited, &edited_on, &kept_on] {
+        app.log.submit(chat_turn(messages, "ok"));
+        app.flush().await;
+    }
+    let written = index_contents(&pool).await;
+    let ids: Vec<Vec<u8>> = sqlx::query_scalar("SELECT id FROM requests ORDER BY id").fetch_all(&pool).await.unwrap();
+    let word = |text: &str| {
+        let mut words = std::collections::HashSet::new();
+        search_index::word_hashes(text, &mut words);
+        words.into_iter().next().unwrap()
+    };
+    let found_by = |contents: &BTreeMap<Vec<u8>, BTreeSet<u64>>, text: &str| -> Vec<usize> {
+        (0..ids.len()).filter(|&i| contents[&ids[i]].contains(&word(text))).collect()
+    };
+    assert_eq!(found_by(&written, "edited"), [2]);
+    assert_eq!(found_by(&written, "kiwi"), [3]);
+    assert_eq!(found_by(&written, "mango"), [4]);
+
+    backfill_from_scratch(&pool).await;
+    let backfilled = index_contents(&pool).await;
+    assert_eq!(found_by(&backfilled, "mango"), [4], "not the edited branch's turn at the same position");
+    assert_eq!(found_by(&backfilled, "edited"), [2], "where an older turn had reached its position");
+    assert_eq!(backfilled, written);
 }
 
 /// One batch per record, a chat's turns one after the other: each batch is written while the one
