@@ -1,7 +1,7 @@
 //! Reading request rows: one page of summaries, the total behind a filter, one request in full with
 //! its conversation. A page costs three queries whatever its size.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::{MySql, MySqlPool, QueryBuilder};
 
 use std::collections::BTreeMap;
@@ -120,7 +120,7 @@ pub struct RequestsPage {
 ///
 /// A deep `OFFSET` makes MySQL step over every row before the page. Without a text search the
 /// hourly rollups say how many matching requests each hour holds: they give the total, and they
-/// locate the page's first row to its hour, so that only that hour's rows are stepped over. A text
+/// name the hours that hold the page's rows, so that only those hours' rows are read. A text
 /// search lists its matches (at most `search::MAX_MATCHES`) by id and pages through them.
 #[tracing::instrument(skip_all)]
 pub async fn fetch_requests_page(
@@ -142,46 +142,65 @@ pub async fn fetch_requests_page(
     let window = Window { from: filter.from, to: filter.to.unwrap_or_else(far_future) };
     let hours = aggregates::sums(pool, &window.split(), GroupBy::Hour, &filter.rollup).await?;
     let total = hours.values().map(|s| s.requests).sum();
-    let (before, offset) = locate_in_hours(&hours, offset);
-    let rows = if offset as i64 >= total {
-        Vec::new()
-    } else {
-        let ids = page_ids(pool, filter, before, offset, limit).await?;
-        fetch_summaries(pool, &ids).await?
+    let rows = match hours_of_page(&hours, offset, limit) {
+        Some(page) => fetch_summaries(pool, &page_ids(pool, filter, &page, limit).await?).await?,
+        None => Vec::new(),
     };
     Ok(RequestsPage { total, total_is_lower_bound: false, rows })
 }
 
-/// Ids of one page, newest first, read from the narrow index; `before` bounds the scan from above.
+/// Where a page lies: the hours that hold its rows, newest first (each starting an hour of
+/// `requests_cost`'s order), and its offset from the newest end of the first of them.
+#[derive(Debug, PartialEq)]
+struct PageHours {
+    hours: Vec<DateTime<Utc>>,
+    offset: u64,
+}
+
+/// Ids of one page, newest first, read from `requests_cost` — which begins with (started_at, id) and
+/// holds every column a filter names — in the page's hours only: a filter matching few requests
+/// needs no index of its own, as the rollups say which hours to read.
 async fn page_ids(
     pool: &MySqlPool,
     filter: &RequestFilter,
-    before: Option<DateTime<Utc>>,
-    offset: u64,
+    page: &PageHours,
     limit: u64,
 ) -> sqlx::Result<Vec<Vec<u8>>> {
-    let mut ids = QueryBuilder::<MySql>::new("SELECT r.id FROM requests r");
+    let mut ids = QueryBuilder::<MySql>::new("SELECT r.id FROM requests r FORCE INDEX (requests_cost)");
     push_where(&mut ids, filter);
-    if let Some(before) = before {
-        ids.push(" AND r.started_at < ").push_bind(before.naive_utc());
+    ids.push(" AND (");
+    let mut hours = ids.separated(" OR ");
+    for hour in &page.hours {
+        hours.push("(r.started_at >= ").push_bind_unseparated(hour.naive_utc());
+        hours.push_unseparated(" AND r.started_at < ").push_bind_unseparated((*hour + TimeDelta::hours(1)).naive_utc());
+        hours.push_unseparated(")");
     }
-    ids.push(" ORDER BY r.started_at DESC, r.id DESC LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
+    ids.push(") ORDER BY r.started_at DESC, r.id DESC LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(page.offset);
     ids.build_query_scalar().fetch_all(pool).await
 }
 
-/// Given matching requests per hour, the end of the hour that holds the `offset`-th one (newest
-/// first) and its offset counted from that end. Unchanged when the offset is past them all.
-fn locate_in_hours(hours: &BTreeMap<GroupKey, Sums>, offset: u64) -> (Option<DateTime<Utc>>, u64) {
+/// Given matching requests per hour, the hours that hold the `offset`-th to the `offset + limit`-th
+/// of them (newest first); `None` when the offset is past them all.
+fn hours_of_page(hours: &BTreeMap<GroupKey, Sums>, offset: u64, limit: u64) -> Option<PageHours> {
+    let mut counted = hours.iter().rev().filter_map(|((hour, _), sums)| Some((hour.as_ref()?, sums.requests as u64)));
     // Requests newer than the hour being looked at.
     let mut newer = 0u64;
-    for ((hour, _), sums) in hours.iter().rev() {
-        let count = sums.requests as u64;
-        if offset < newer + count {
-            return (hour.map(|h| h + chrono::TimeDelta::hours(1)), offset - newer);
-        }
+    let (first, in_first) = counted.find_map(|(hour, count)| {
         newer += count;
+        (offset < newer).then(|| (*hour, offset - (newer - count)))
+    })?;
+    let mut page = PageHours { hours: vec![first], offset: in_first };
+    let mut held = newer - offset;
+    for (hour, count) in counted {
+        if held >= limit {
+            break;
+        }
+        if count > 0 {
+            page.hours.push(*hour);
+            held += count;
+        }
     }
-    (None, offset)
+    Some(page)
 }
 
 /// The newest requests of a window.
@@ -260,4 +279,40 @@ fn inflate(compressed: &[u8], position: i32, part: &str) -> Option<Vec<u8>> {
         tracing::warn!(position, part, "a stored message part does not inflate; shown without it");
     }
     inflated
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Matching requests per hour, as the rollups give them: (hour of 2026-05-01, count).
+    fn counts(hours: &[(u32, i64)]) -> BTreeMap<GroupKey, Sums> {
+        hours
+            .iter()
+            .map(|&(hour, requests)| {
+                let start = chrono::NaiveDate::from_ymd_opt(2026, 5, 1).unwrap().and_hms_opt(hour, 0, 0).unwrap();
+                ((Some(start.and_utc()), None), Sums { requests, ..Sums::default() })
+            })
+            .collect()
+    }
+
+    fn page(hours: &[u32], offset: u64) -> Option<PageHours> {
+        let start = |hour| chrono::NaiveDate::from_ymd_opt(2026, 5, 1).unwrap().and_hms_opt(hour, 0, 0).unwrap();
+        Some(PageHours { hours: hours.iter().map(|&hour| start(hour).and_utc()).collect(), offset })
+    }
+
+    #[test]
+    fn a_page_reads_the_hours_that_hold_its_rows_and_skips_empty_ones() {
+        // Newest first: 9 requests at 20:00, none at 19:00, 1 at 12:00, 30 at 03:00.
+        let hours = counts(&[(3, 30), (12, 1), (19, 0), (20, 9)]);
+
+        assert_eq!(hours_of_page(&hours, 0, 5), page(&[20], 0), "within the newest hour");
+        assert_eq!(hours_of_page(&hours, 5, 5), page(&[20, 12], 5), "over an empty hour, ending with the 12:00 one");
+        assert_eq!(hours_of_page(&hours, 5, 6), page(&[20, 12, 3], 5));
+        assert_eq!(hours_of_page(&hours, 9, 20), page(&[12, 3], 0), "from the start of an hour");
+        assert_eq!(hours_of_page(&hours, 12, 20), page(&[3], 2));
+        assert_eq!(hours_of_page(&hours, 39, 20), page(&[3], 29), "the last row");
+        assert_eq!(hours_of_page(&hours, 40, 20), None, "past the end");
+        assert_eq!(hours_of_page(&BTreeMap::new(), 0, 20), None, "nothing matches");
+    }
 }

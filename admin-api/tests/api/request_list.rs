@@ -291,6 +291,10 @@ async fn walking_every_page_across_many_hours_gives_each_request_once_in_order(p
         .map(|i| {
             let mut s = Seed::new(at("2026-05-03T00:10:00Z") + TimeDelta::minutes(i * 13), "gpt-4o");
             s.stream = i % 3 != 0;
+            // A model used now and then: its pages span hours without it.
+            if i % 11 == 4 {
+                s.client_model = "o1";
+            }
             s
         })
         .collect();
@@ -300,6 +304,8 @@ async fn walking_every_page_across_many_hours_gives_each_request_once_in_order(p
     for (filter, condition) in [
         (json!(null), "1 = 1"),
         (json!({"stream": true}), "is_stream"),
+        (json!({"clientModel": "o1"}), "client_model = 'o1'"),
+        (json!({"outcome": "OK", "clientModel": "gpt-4o"}), "outcome = 'ok' AND client_model = 'gpt-4o'"),
         (
             json!({"stream": true, "range": {"from": "2026-05-03T05:20:00Z", "to": "2026-05-04T07:50:00Z"}}),
             "is_stream AND started_at >= '2026-05-03 05:20:00' AND started_at < '2026-05-04 07:50:00'",
