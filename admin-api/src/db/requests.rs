@@ -149,8 +149,8 @@ pub async fn fetch_requests_page(
     Ok(RequestsPage { total, total_is_lower_bound: false, rows })
 }
 
-/// Where a page lies: the hours that hold its rows, newest first (each starting an hour of
-/// `requests_cost`'s order), and its offset from the newest end of the first of them.
+/// Where a page lies: the hours that hold its rows, newest first, each by its start, and the
+/// page's offset from the newest end of the first of them.
 #[derive(Debug, PartialEq)]
 struct PageHours {
     hours: Vec<DateTime<Utc>>,
