@@ -500,9 +500,7 @@ impl Store {
             prepared = self.prepare(next, end).await;
             let records = batch.len() as u64;
             self.refresh_prices().await;
-            for row in &batch {
-                self.shared.metrics.observe_usage(row, &self.prices);
-            }
+            self.shared.metrics.observe_usage(&batch, &self.prices);
             let mut order = succession.next(&batch);
             let writer = self.writer.clone();
             let task = tokio::spawn(async move { writer.write(&mut batch, &mut order).await });

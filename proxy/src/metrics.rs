@@ -50,6 +50,17 @@ struct Families {
     unpriced: BTreeMap<String, u64>,
 }
 
+/// One model's and source's usage in a batch: tokens by kind (prompt, completion, cached,
+/// cache_write), the cost of its priced rows, how many had no price.
+#[derive(Default)]
+struct UsageSums<'a> {
+    model: &'a str,
+    source: &'static str,
+    tokens: [u64; 4],
+    cost: Option<i128>,
+    unpriced: u64,
+}
+
 /// Keeps label sets bounded: a new model past the cap is counted as `other`.
 fn model_label<V>(map: &BTreeMap<V, impl Sized>, model: &str, seen: impl Fn(&V) -> bool) -> String {
     if map.len() < MAX_SERIES || map.keys().any(seen) {
@@ -77,34 +88,69 @@ impl Metrics {
         }
     }
 
-    /// A record's usage and its cost at `prices`, as the log writer stores it.
-    pub fn observe_usage(&self, row: &StoredRequest, prices: &PriceBook) {
-        let source = match row.usage_source {
-            USAGE_FROM_UPSTREAM => "measured",
-            USAGE_ESTIMATED => "estimated",
-            _ => return,
-        };
-        let model = row.upstream_model.as_deref().filter(|m| !m.is_empty()).or(row.client_model.as_deref());
-        let model = model.unwrap_or_default();
-        let tokens = TokenCounts {
-            prompt: row.prompt_tokens.unwrap_or(0),
-            completion: row.completion_tokens.unwrap_or(0),
-            cache_read: row.cached_tokens.unwrap_or(0),
-            cache_write: row.cache_write_tokens.unwrap_or(0),
-        };
-        let mut f = self.families.lock().unwrap();
-        let label = model_label(&f.tokens, model, |(m, _, _)| m == model);
-        for (kind, count) in [
-            ("prompt", tokens.prompt),
-            ("completion", tokens.completion),
-            ("cached", tokens.cache_read),
-            ("cache_write", tokens.cache_write),
-        ] {
-            *f.tokens.entry((label.clone(), kind, source)).or_default() += count.max(0) as u64;
+    /// A batch's usage and its cost at `prices`, as the log writer stores it. Summed per model and
+    /// source first: the shared maps are then updated, and their keys allocated, once per model of
+    /// the batch instead of five times per row (per row it was ~5 % of the store thread at c=32).
+    pub fn observe_usage(&self, rows: &[StoredRequest], prices: &PriceBook) {
+        let mut sums: Vec<UsageSums<'_>> = Vec::new();
+        // The price of the previous row's model and day: a batch's rows mostly share them.
+        let mut last_price = None;
+        for row in rows {
+            let source = match row.usage_source {
+                USAGE_FROM_UPSTREAM => "measured",
+                USAGE_ESTIMATED => "estimated",
+                _ => continue,
+            };
+            let model = row.upstream_model.as_deref().filter(|m| !m.is_empty()).or(row.client_model.as_deref());
+            let model = model.unwrap_or_default();
+            let tokens = TokenCounts {
+                prompt: row.prompt_tokens.unwrap_or(0),
+                completion: row.completion_tokens.unwrap_or(0),
+                cache_read: row.cached_tokens.unwrap_or(0),
+                cache_write: row.cache_write_tokens.unwrap_or(0),
+            };
+            let day = row.started_at.date_naive();
+            let price = match last_price {
+                Some((m, d, price)) if m == model && d == day => price,
+                _ => {
+                    let price = prices.price_at(model, row.started_at.naive_utc());
+                    last_price = Some((model, day, price));
+                    price
+                }
+            };
+            let at = match sums.iter().position(|s| s.model == model && s.source == source) {
+                Some(at) => at,
+                None => {
+                    sums.push(UsageSums { model, source, ..UsageSums::default() });
+                    sums.len() - 1
+                }
+            };
+            let sum = &mut sums[at];
+            for (total, count) in
+                sum.tokens.iter_mut().zip([tokens.prompt, tokens.completion, tokens.cache_read, tokens.cache_write])
+            {
+                *total += count.max(0) as u64;
+            }
+            match price {
+                Some(price) => sum.cost = Some(sum.cost.unwrap_or(0) + cost_of(&tokens, price).total()),
+                None => sum.unpriced += 1,
+            }
         }
-        match prices.price_at(model, row.started_at.naive_utc()) {
-            Some(price) => *f.cost.entry((label, source)).or_default() += cost_of(&tokens, price).total(),
-            None => *f.unpriced.entry(label).or_default() += 1,
+        if sums.is_empty() {
+            return;
+        }
+        let mut f = self.families.lock().unwrap();
+        for sum in sums {
+            let label = model_label(&f.tokens, sum.model, |(m, _, _)| m == sum.model);
+            for (kind, count) in ["prompt", "completion", "cached", "cache_write"].into_iter().zip(sum.tokens) {
+                *f.tokens.entry((label.clone(), kind, sum.source)).or_default() += count;
+            }
+            if let Some(cost) = sum.cost {
+                *f.cost.entry((label.clone(), sum.source)).or_default() += cost;
+            }
+            if sum.unpriced > 0 {
+                *f.unpriced.entry(label).or_default() += sum.unpriced;
+            }
         }
     }
 
@@ -228,5 +274,56 @@ mod tests {
         let text = metrics.render(&[]);
         assert_eq!(text.lines().filter(|l| l.starts_with("tokenslipper_requests_total{")).count(), MAX_SERIES + 1);
         assert!(text.contains("model=\"other\",endpoint=\"/v1/chat/completions\",outcome=\"ok\"} 10"));
+    }
+
+    /// A stored row of a call to `model`, answered with these token counts (estimated when `None`).
+    fn usage_row(model: &str, usage: Option<(u32, u32)>) -> StoredRequest {
+        let mut record = RequestRecord::new("POST", "/v1/chat/completions");
+        record.http_status = 200;
+        record.client_model = Some(model.into());
+        record.request_body = format!(r#"{{"model":"{model}","messages":[{{"role":"user","content":"Hi"}}]}}"#).into();
+        let usage = usage.map_or(String::new(), |(prompt, completion)| {
+            format!(r#","usage":{{"prompt_tokens":{prompt},"completion_tokens":{completion}}}"#)
+        });
+        record.response = crate::record::ResponseCapture::Body(
+            format!(r#"{{"choices":[{{"index":0,"message":{{"role":"assistant","content":"Hello"}}}}]{usage}}}"#)
+                .into(),
+        );
+        StoredRequest::from_record(record)
+    }
+
+    #[test]
+    fn a_batchs_usage_counts_as_its_rows_one_by_one_would() {
+        let day = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+        let prices = PriceBook::new([pricing::Price {
+            model: "priced".into(),
+            effective_from: day,
+            input: 3_000_000,
+            output: 15_000_000,
+            cache_read: None,
+            cache_write: None,
+        }]);
+        let batch = [
+            usage_row("priced", Some((10, 5))),
+            usage_row("unpriced", Some((3, 1))),
+            usage_row("priced", Some((20, 7))),
+            usage_row("priced", None),
+            usage_row("unpriced", Some((4, 2))),
+        ];
+        assert_eq!(batch[3].usage_source, USAGE_ESTIMATED);
+
+        let (together, one_by_one) = (Metrics::default(), Metrics::default());
+        together.observe_usage(&batch, &prices);
+        for row in &batch {
+            one_by_one.observe_usage(std::slice::from_ref(row), &prices);
+        }
+
+        let text = together.render(&[]);
+        assert_eq!(text, one_by_one.render(&[]));
+        assert!(text.contains(r#"tokenslipper_tokens_total{model="priced",kind="prompt",source="measured"} 30"#));
+        assert!(text.contains(r#"tokenslipper_tokens_total{model="unpriced",kind="completion",source="measured"} 3"#));
+        assert!(text.contains(r#"tokenslipper_cost_usd_total{model="priced",source="measured"} 0.00027"#), "{text}");
+        assert!(text.contains(r#"tokenslipper_unpriced_requests_total{model="unpriced"} 2"#));
+        assert!(text.contains(r#"tokenslipper_cost_usd_total{model="priced",source="estimated"}"#));
     }
 }
