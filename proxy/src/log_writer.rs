@@ -6,7 +6,6 @@
 //! records wait in the spool, across restarts too; nothing is held only in memory for longer than one
 //! flush interval.
 
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,7 +16,7 @@ use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio::task::JoinHandle;
 
 use crate::config::LogWriterConfig;
-use crate::conversation::NodeId;
+use crate::conversation::NodeIdSet;
 use crate::db;
 use crate::metrics::Metrics;
 use crate::record::RequestRecord;
@@ -553,7 +552,7 @@ impl Store {
                         // is read when it is inserted.
                         let new_nodes: Vec<(usize, usize)> = {
                             let known = known_nodes.lock().unwrap();
-                            let mut seen: HashSet<NodeId> = HashSet::new();
+                            let mut seen = NodeIdSet::default();
                             rows.iter()
                                 .enumerate()
                                 .flat_map(|(r, row)| {

@@ -15,7 +15,7 @@ use std::time::Duration;
 use search_index::{word_hashes, WordSet};
 use sqlx::{MySql, MySqlPool, QueryBuilder};
 
-use crate::conversation::NodeId;
+use crate::conversation::{NodeId, NodeIdSet};
 use crate::db;
 use crate::search_block::{attribute_words, SearchBlock, FULL_BLOCK_REQUESTS};
 
@@ -132,7 +132,7 @@ async fn sent_messages(
     turns.sort_unstable();
     let parents = chains(tx, turns.iter().map(|(_, last)| *last)).await?;
     let row_of: HashMap<&[u8], usize> = rows.iter().enumerate().map(|(i, row)| (row.id.as_slice(), i)).collect();
-    let mut held = HashSet::new();
+    let mut held = NodeIdSet::default();
     let mut sent = vec![Vec::new(); rows.len()];
     for (id, last) in &turns {
         let row = row_of.get(id.as_slice()).copied();
@@ -156,7 +156,7 @@ async fn chains(
     lasts: impl Iterator<Item = NodeId>,
 ) -> sqlx::Result<HashMap<NodeId, Option<NodeId>>> {
     let mut parents = HashMap::new();
-    let mut asked: HashSet<NodeId> = lasts.collect();
+    let mut asked: NodeIdSet = lasts.collect();
     let mut wanted: Vec<NodeId> = asked.iter().copied().collect();
     while !wanted.is_empty() {
         let mut below = Vec::new();

@@ -8,11 +8,11 @@
 //! chat of a tool) are not searched. Its models, outcome and stream flag are indexed as words too.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::BinaryHeap;
 
 use search_index::{attribute_hash, word_hashes, WordSet};
 
-use crate::conversation::NodeId;
+use crate::conversation::NodeIdSet;
 use crate::stored_request::StoredRequest;
 
 /// Fills each row's `search_words` (its reply and attributes) and `sent_message_words` (the words of
@@ -160,10 +160,7 @@ pub const FULL_BLOCK_REQUESTS: usize = 2_000;
 impl SearchBlock {
     /// The block of these rows (those the batch inserted), crediting each with the words of the
     /// messages it sent that MySQL did not hold before; `None` when no row has a word.
-    pub fn of<'a>(
-        rows: impl IntoIterator<Item = &'a StoredRequest>,
-        stored_before: &HashSet<NodeId>,
-    ) -> Option<SearchBlock> {
+    pub fn of<'a>(rows: impl IntoIterator<Item = &'a StoredRequest>, stored_before: &NodeIdSet) -> Option<SearchBlock> {
         let entries = rows.into_iter().map(|row| {
             let mut words = row.search_words.clone();
             for (node, sent) in &row.sent_message_words {
@@ -309,7 +306,7 @@ mod tests {
     use super::*;
     use proptest::collection::vec;
     use proptest::prelude::*;
-    use std::collections::HashMap;
+    use std::collections::{HashMap, HashSet};
 
     use crate::record::{RequestRecord, ResponseCapture};
 
@@ -331,7 +328,7 @@ mod tests {
     }
 
     /// What a block credits each row with, given the messages MySQL held before.
-    fn credited(rows: &[StoredRequest], stored_before: &HashSet<NodeId>) -> Vec<HashSet<u64>> {
+    fn credited(rows: &[StoredRequest], stored_before: &NodeIdSet) -> Vec<HashSet<u64>> {
         let block = SearchBlock::of(rows, stored_before).unwrap();
         rows.iter()
             .map(|row| {
@@ -349,7 +346,7 @@ mod tests {
         // As the writer finds them: the second turn's first two messages are the first turn's.
         let new_nodes = vec![(0, 0), (0, 1), (1, 2), (1, 3)];
         credit_words(&mut rows, &new_nodes);
-        let [first, second]: [HashSet<u64>; 2] = credited(&rows, &HashSet::new()).try_into().unwrap();
+        let [first, second]: [HashSet<u64>; 2] = credited(&rows, &NodeIdSet::default()).try_into().unwrap();
         assert!(first.contains(&hash("zebrafish")) && first.contains(&hash("large")));
         assert!(!first.contains(&hash("terse")), "system prompts are not searched");
         assert!(!second.contains(&hash("zebrafish")), "history is credited to the turn that sent it");
@@ -363,7 +360,7 @@ mod tests {
         }
 
         // The first turn's question was stored before (by another proxy, or forgotten by this one).
-        let stored_before: HashSet<NodeId> = [rows[0].conversation.nodes[1].id].into();
+        let stored_before: NodeIdSet = [rows[0].conversation.nodes[1].id].into_iter().collect();
         let [first, _]: [HashSet<u64>; 2] = credited(&rows, &stored_before).try_into().unwrap();
         assert!(!first.contains(&hash("zebrafish")) && first.contains(&hash("large")));
     }
@@ -376,7 +373,7 @@ mod tests {
         ];
         let new_nodes = vec![(0, 0), (1, 0)];
         credit_words(&mut rows, &new_nodes);
-        let block = SearchBlock::of(&rows, &HashSet::new()).unwrap();
+        let block = SearchBlock::of(&rows, &NodeIdSet::default()).unwrap();
         // Made in this order, so the second row is the newer.
         assert_eq!(block.block_id(), rows[1].id);
         assert_eq!(block.request_ids, [rows[1].id, rows[0].id]);
@@ -388,7 +385,7 @@ mod tests {
         assert_eq!(postings[&attribute_hash("client_model", "m")], [0, 1]);
         // Four words and four attributes: client model, model, outcome, stream.
         assert_eq!(postings.len(), 8);
-        assert_eq!(SearchBlock::of(&rows[..0], &HashSet::new()), None);
+        assert_eq!(SearchBlock::of(&rows[..0], &NodeIdSet::default()), None);
     }
 
     #[test]
@@ -448,7 +445,7 @@ mod tests {
         let mut rows: Vec<StoredRequest> =
             ["alpha", "beta alpha", "gamma"].iter().map(|text| row(r#"[]"#, text)).collect();
         credit_words(&mut rows, &[]);
-        let none = HashSet::new();
+        let none = NodeIdSet::default();
         let mut unordered = SearchBlock::of(&rows[..2], &none).unwrap();
         unordered.request_ids.reverse();
         let blocks = [unordered, SearchBlock::of(&rows[2..], &none).unwrap()];
@@ -466,7 +463,7 @@ mod tests {
             ["alpha", "beta", "alpha beta", "gamma"].iter().map(|text| row(r#"[]"#, text)).collect();
         credit_words(&mut rows, &[]);
         // Blocks in any order, one request in two of them.
-        let none = HashSet::new();
+        let none = NodeIdSet::default();
         let blocks = [SearchBlock::of(&rows[2..], &none).unwrap(), SearchBlock::of(&rows[..3], &none).unwrap()];
         let merged = SearchBlock::merge(&blocks);
         assert_eq!(merged.request_ids, [rows[3].id, rows[2].id, rows[1].id, rows[0].id]);

@@ -5,10 +5,8 @@
 
 use sqlx::{MySql, QueryBuilder, Transaction};
 
-use std::collections::HashSet;
-
 use super::{bind_all, MultiRowInsert};
-use crate::conversation::{MessageNode, NodeId};
+use crate::conversation::{MessageNode, NodeId, NodeIdSet};
 
 static INSERT: MultiRowInsert = MultiRowInsert::new(
     "INSERT INTO message_nodes (id, parent_id, conversation_id, position, role, name, content_text, content_parts, \
@@ -77,8 +75,8 @@ struct Compressed {
 }
 
 /// Which of these nodes MySQL holds already.
-pub async fn stored_ids(tx: &mut Transaction<'_, MySql>, ids: &[NodeId]) -> sqlx::Result<HashSet<NodeId>> {
-    let mut stored = HashSet::new();
+pub async fn stored_ids(tx: &mut Transaction<'_, MySql>, ids: &[NodeId]) -> sqlx::Result<NodeIdSet> {
+    let mut stored = NodeIdSet::default();
     for chunk in ids.chunks(IDS_PER_STATEMENT) {
         let mut query = QueryBuilder::<MySql>::new("SELECT id FROM message_nodes WHERE id IN (");
         let mut list = query.separated(", ");

@@ -13,7 +13,6 @@
 //! it has asked (a later batch cannot have stored its messages by then), keeps that answer across
 //! retries, and counts the messages the batch before it sent as held (it may not have committed).
 
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -22,7 +21,7 @@ use sqlx::MySqlPool;
 use tokio::sync::oneshot;
 
 use super::Shared;
-use crate::conversation::{MessageNode, NodeId};
+use crate::conversation::{MessageNode, NodeId, NodeIdSet};
 use crate::db;
 use crate::rollup::HourlyRollup;
 use crate::search_backfill;
@@ -38,7 +37,7 @@ const KNOWN_NODES_CAPACITY: usize = 50_000;
 /// A batch's place among the batches in flight (see the module's comment).
 pub(super) struct InOrder {
     /// The messages the batch before this one sent first: MySQL may not hold them yet.
-    earlier_sent: Arc<HashSet<NodeId>>,
+    earlier_sent: Arc<NodeIdSet>,
     /// Answered (or dropped) once the batch before this one has read which messages MySQL held.
     earlier_read: Option<oneshot::Receiver<()>>,
     /// Answered once this batch has.
@@ -47,19 +46,19 @@ pub(super) struct InOrder {
     sent: Vec<NodeId>,
     /// Which of them were stored before this batch, with `earlier_sent`: read in its first
     /// transaction and kept for retries.
-    stored_before: Option<HashSet<NodeId>>,
+    stored_before: Option<NodeIdSet>,
 }
 
 /// Hands each batch, in spool order, what it needs of the batch before it.
 #[derive(Default)]
 pub(super) struct Succession {
-    last_sent: Arc<HashSet<NodeId>>,
+    last_sent: Arc<NodeIdSet>,
     last_read: Option<oneshot::Receiver<()>>,
 }
 
 impl Succession {
     pub(super) fn next(&mut self, batch: &[StoredRequest]) -> InOrder {
-        let sent: HashSet<NodeId> =
+        let sent: NodeIdSet =
             batch.iter().flat_map(|row| row.sent_message_words.iter().map(|(node, _)| *node)).collect();
         let earlier_sent = std::mem::replace(&mut self.last_sent, Arc::new(sent));
         let sent = self.last_sent.iter().filter(|&node| !earlier_sent.contains(node)).copied().collect();
@@ -81,7 +80,7 @@ pub(super) struct BatchWriter {
     shared: Arc<Shared>,
     /// Shared with the blocking threads that turn records into rows, so that they read only the
     /// messages of nodes not stored yet (see `Store::prepare`).
-    pub(super) known_nodes: Arc<Mutex<HashSet<NodeId>>>,
+    pub(super) known_nodes: Arc<Mutex<NodeIdSet>>,
     /// Set while MySQL refuses writes, to log the outage and the recovery once each.
     was_down: Arc<AtomicBool>,
 }
@@ -183,7 +182,7 @@ impl BatchWriter {
     /// One transaction: the batch's new message nodes, its rows, their hourly rollups and their
     /// search block. Returns how many requests went into a recent search block.
     async fn insert(&self, batch: &[StoredRequest], order: &mut InOrder) -> sqlx::Result<usize> {
-        let mut seen: HashSet<NodeId> = HashSet::new();
+        let mut seen = NodeIdSet::default();
         let mut new_nodes: Vec<&MessageNode> = {
             let known = self.known_nodes.lock().unwrap();
             batch
