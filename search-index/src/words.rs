@@ -62,7 +62,8 @@ pub type WordSet = HashSet<u64, BuildHasherDefault<WordHashMixer>>;
 /// of the text's bytes, so a client could write a message of many distinct words that agree in
 /// them, and every word of it would land in one probe chain — work quadratic in the message (up to
 /// 32 MB) on the log writer's thread. The key keeps such words from being worked out in advance.
-/// Only a word's place in the in-memory table is mixed; the hashes stored stay FNV-1a's.
+/// Only a word's place in the in-memory table is mixed; the hashes stored stay FNV-1a's. The proxy
+/// places its sets of message ids (SHA-256 output, 32 bytes) with it too.
 #[derive(Default)]
 pub struct WordHashMixer(u64);
 
