@@ -93,8 +93,6 @@ impl Metrics {
     /// the batch instead of five times per row (per row it was ~5 % of the store thread at c=32).
     pub fn observe_usage(&self, rows: &[StoredRequest], prices: &PriceBook) {
         let mut sums: Vec<UsageSums<'_>> = Vec::new();
-        // The price of the previous row's model and day: a batch's rows mostly share them.
-        let mut last_price = None;
         for row in rows {
             let source = match row.usage_source {
                 USAGE_FROM_UPSTREAM => "measured",
@@ -109,15 +107,6 @@ impl Metrics {
                 cache_read: row.cached_tokens.unwrap_or(0),
                 cache_write: row.cache_write_tokens.unwrap_or(0),
             };
-            let day = row.started_at.date_naive();
-            let price = match last_price {
-                Some((m, d, price)) if m == model && d == day => price,
-                _ => {
-                    let price = prices.price_at(model, row.started_at.naive_utc());
-                    last_price = Some((model, day, price));
-                    price
-                }
-            };
             let at = match sums.iter().position(|s| s.model == model && s.source == source) {
                 Some(at) => at,
                 None => {
@@ -131,7 +120,7 @@ impl Metrics {
             {
                 *total += count.max(0) as u64;
             }
-            match price {
+            match prices.price_at(model, row.started_at.naive_utc()) {
                 Some(price) => sum.cost = Some(sum.cost.unwrap_or(0) + cost_of(&tokens, price).total()),
                 None => sum.unpriced += 1,
             }
