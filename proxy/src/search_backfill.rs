@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use search_index::{word_hashes, WordSet};
-use sqlx::{MySql, MySqlPool, QueryBuilder};
+use sqlx::{MySql, MySqlPool};
 
 use crate::conversation::{NodeId, NodeIdSet};
 use crate::db;
@@ -124,7 +124,7 @@ async fn sent_messages(
         rows.iter().filter_map(|row| row.conversation_id.as_ref()).collect::<HashSet<_>>().into_iter().collect();
     let mut turns: Vec<(Vec<u8>, NodeId)> = Vec::new();
     for chunk in conversations.chunks(IDS_PER_QUERY) {
-        let mut query = listing("SELECT id, last_message_id FROM requests WHERE conversation_id IN (", chunk);
+        let mut query = db::in_list("SELECT id, last_message_id FROM requests WHERE conversation_id IN (", chunk);
         query.push(" AND id <= ").push_bind(up_to).push(" AND last_message_id IS NOT NULL");
         let read: Vec<(Vec<u8>, Vec<u8>)> = query.build_query_as().persistent(false).fetch_all(&mut **tx).await?;
         turns.extend(read.into_iter().filter_map(|(id, last)| Some((id, NodeId::try_from(last.as_slice()).ok()?))));
@@ -161,7 +161,7 @@ async fn chains(
     while !wanted.is_empty() {
         let mut below = Vec::new();
         for chunk in wanted.chunks(IDS_PER_QUERY) {
-            let mut query = listing("SELECT id, parent_id FROM message_nodes WHERE id IN (", chunk);
+            let mut query = db::in_list("SELECT id, parent_id FROM message_nodes WHERE id IN (", chunk);
             query.push(" AND conversation_id IS NOT NULL");
             let read: Vec<(Vec<u8>, Option<Vec<u8>>)> =
                 query.build_query_as().persistent(false).fetch_all(&mut **tx).await?;
@@ -177,17 +177,6 @@ async fn chains(
     Ok(parents)
 }
 
-/// `sql`, which ends in `IN (`, with these values bound and the list closed.
-fn listing<'a>(sql: &str, values: &'a [impl AsRef<[u8]>]) -> QueryBuilder<'a, MySql> {
-    let mut query = QueryBuilder::new(sql);
-    let mut list = query.separated(", ");
-    for value in values {
-        list.push_bind(value.as_ref());
-    }
-    query.push(")");
-    query
-}
-
 /// A node's id and its text, plain or compressed.
 type NodeText = (Vec<u8>, Option<String>, Option<Vec<u8>>);
 
@@ -199,7 +188,8 @@ async fn message_texts(
     let nodes: Vec<&NodeId> = nodes.collect();
     let mut texts = HashMap::new();
     for chunk in nodes.chunks(IDS_PER_QUERY) {
-        let mut query = listing("SELECT id, content_text, content_compressed FROM message_nodes WHERE id IN (", chunk);
+        let mut query =
+            db::in_list("SELECT id, content_text, content_compressed FROM message_nodes WHERE id IN (", chunk);
         let read: Vec<NodeText> = query.build_query_as().persistent(false).fetch_all(&mut **tx).await?;
         for (id, text, compressed) in read {
             let text = text.or_else(|| stored_conversation::decompress_text(&compressed?));

@@ -3,7 +3,7 @@
 //! `content_text`, a long raw JSON into `raw_compressed` instead of `raw_json` (see
 //! `stored_conversation::compress`).
 
-use sqlx::{MySql, QueryBuilder, Transaction};
+use sqlx::{MySql, Transaction};
 
 use super::{bind_all, MultiRowInsert};
 use crate::conversation::{MessageNode, NodeId, NodeIdSet};
@@ -78,12 +78,7 @@ struct Compressed {
 pub async fn stored_ids(tx: &mut Transaction<'_, MySql>, ids: &[NodeId]) -> sqlx::Result<NodeIdSet> {
     let mut stored = NodeIdSet::default();
     for chunk in ids.chunks(IDS_PER_STATEMENT) {
-        let mut query = QueryBuilder::<MySql>::new("SELECT id FROM message_nodes WHERE id IN (");
-        let mut list = query.separated(", ");
-        for id in chunk {
-            list.push_bind(&id[..]);
-        }
-        query.push(")");
+        let mut query = super::in_list("SELECT id FROM message_nodes WHERE id IN (", chunk);
         let rows: Vec<Vec<u8>> = query.build_query_scalar().persistent(false).fetch_all(&mut **tx).await?;
         stored.extend(rows.into_iter().filter_map(|id| NodeId::try_from(id.as_slice()).ok()));
     }

@@ -95,6 +95,17 @@ macro_rules! bind_all {
 }
 pub(crate) use bind_all;
 
+/// `sql`, which ends in `IN (`, with these byte strings (ids) bound and the list closed.
+pub(crate) fn in_list<'a>(sql: &str, values: &'a [impl AsRef<[u8]>]) -> sqlx::QueryBuilder<'a, sqlx::MySql> {
+    let mut query = sqlx::QueryBuilder::new(sql);
+    let mut list = query.separated(", ");
+    for value in values {
+        list.push_bind(value.as_ref());
+    }
+    query.push(")");
+    query
+}
+
 /// The migrations in `migrations/`, embedded in the binary and applied at startup.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
