@@ -53,6 +53,13 @@ struct Shared {
     last_drop: Mutex<Option<Instant>>,
     in_flight: AtomicUsize,
     idle: Notify,
+    /// Records waiting for a flush (queued, or appended since the last) at which the journal is
+    /// woken before its flush interval ends.
+    batch_rows: usize,
+    /// Records the journal appended since its last flush.
+    journal_pending: AtomicUsize,
+    /// Ends the journal's wait for more records before the flush interval is over.
+    wake_journal: Notify,
     metrics: Metrics,
 }
 
@@ -113,7 +120,7 @@ impl LogSender {
         if !self.shared.enabled {
             return;
         }
-        if let Err(error) = self.commands.try_send(Command::Record(Box::new(record))) {
+        if let Err(error) = self.commands.try_send(Command::Record(Box::new(record))).map(|()| self.queued_one()) {
             self.shared.dropped.fetch_add(1, Ordering::Relaxed);
             *self.shared.last_drop.lock().unwrap() = Some(Instant::now());
             let reason = match error {
@@ -127,8 +134,17 @@ impl LogSender {
     /// Queues a record, waiting for room when the queue is full. For tools that replay traffic
     /// (seeding, benchmarks); the request path uses [`LogSender::submit`], which never waits.
     pub async fn send(&self, record: RequestRecord) {
-        if self.commands.send(Command::Record(Box::new(record))).await.is_err() {
-            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+        match self.commands.send(Command::Record(Box::new(record))).await {
+            Ok(()) => self.queued_one(),
+            Err(_) => drop(self.shared.dropped.fetch_add(1, Ordering::Relaxed)),
+        }
+    }
+
+    /// Wakes the journal when a batch's worth of records waits for it (see `Journal`).
+    fn queued_one(&self) {
+        let queued = self.commands.max_capacity() - self.commands.capacity();
+        if queued + self.shared.journal_pending.load(Ordering::Relaxed) >= self.shared.batch_rows {
+            self.shared.wake_journal.notify_one();
         }
     }
 
@@ -146,6 +162,7 @@ impl LogSender {
         }
         let (done, wait) = oneshot::channel();
         if self.commands.send(Command::Flush(done)).await.is_ok() {
+            self.shared.wake_journal.notify_one();
             let _ = wait.await;
         }
     }
@@ -217,13 +234,21 @@ impl LogWriter {
         let shared = Arc::new(Shared {
             enabled: config.enabled,
             backlog_limit: 2 * config.batch_max_rows as u64,
+            batch_rows: config.batch_max_rows,
             ..Shared::default()
         });
         let backlog_end = appender.position();
         let (commands, receiver) = mpsc::channel(config.queue_capacity);
         let (flushed, flushed_to) = watch::channel(appender.position());
         let (flush_requests, flush_requests_rx) = mpsc::unbounded_channel();
-        let journal = Journal { appender, config: config.clone(), shared: shared.clone(), flushed, flush_requests };
+        let journal = Journal {
+            appender,
+            config: config.clone(),
+            shared: shared.clone(),
+            flushed,
+            flush_requests,
+            pending: (0, 0),
+        };
         let journal = tokio::spawn(journal.run(receiver));
         let (connect_options, pool_options) = (pool.connect_options(), pool.options().clone());
         let store_shared = shared.clone();
@@ -283,6 +308,7 @@ impl LogWriter {
     /// written by the next start.
     pub async fn shutdown(self, deadline: Duration) {
         let _ = self.sender.commands.send(Command::Shutdown).await;
+        self.sender.shared.wake_journal.notify_one();
         let _ = self.journal.await;
         if tokio::time::timeout(deadline, self.store_stopped).await.is_err() {
             tracing::warn!(
@@ -312,57 +338,93 @@ const LOG_STORE_NICE: i32 = 10;
 
 /// Appends queued records to the spool and flushes it every flush interval (or sooner, at the
 /// batch limits), then tells the store task how far the spool is readable.
+///
+/// The first record after a flush wakes the journal; the records that follow it within the flush
+/// interval wait in the queue and are taken together at its end (or once a batch's worth waits, or
+/// when a flush or the shutdown is asked for). Woken for every record, the journal was a task made
+/// runnable per request, and tokio woke the other worker thread for it: a futex call or an eventfd
+/// write per request (BENCHMARKS.md, "What each optimisation bought").
 struct Journal {
     appender: SpoolAppender,
     config: LogWriterConfig,
     shared: Arc<Shared>,
     flushed: watch::Sender<Position>,
     flush_requests: mpsc::UnboundedSender<(Position, oneshot::Sender<()>)>,
+    /// Records and bytes appended since the last flush.
+    pending: (usize, u64),
+}
+
+/// Where the journal stands after a command.
+enum Next {
+    /// Records wait to be flushed.
+    Pending,
+    /// Nothing waits to be flushed.
+    Flushed,
+    Stopped,
 }
 
 impl Journal {
     async fn run(mut self, mut receiver: mpsc::Receiver<Command>) {
-        let (mut pending, mut pending_bytes) = (0usize, 0u64);
-        let mut deadline: Option<tokio::time::Instant> = None;
         loop {
-            let command = match deadline {
-                Some(at) => match tokio::time::timeout_at(at, receiver.recv()).await {
-                    Ok(command) => command,
-                    Err(_elapsed) => {
-                        self.flush().await;
-                        (pending, pending_bytes, deadline) = (0, 0, None);
-                        continue;
-                    }
-                },
-                None => receiver.recv().await,
-            };
-            match command {
-                Some(Command::Record(record)) => {
-                    let before = self.appender.position();
-                    self.append(&record).await;
-                    pending += 1;
-                    pending_bytes += self.appender.position().offset.saturating_sub(before.offset);
-                    deadline.get_or_insert_with(|| tokio::time::Instant::now() + self.config.flush_interval);
-                    if pending >= self.config.batch_max_rows || pending_bytes >= self.config.batch_max_bytes as u64 {
-                        self.flush().await;
-                        (pending, pending_bytes, deadline) = (0, 0, None);
-                    }
-                }
-                Some(Command::Flush(done)) => {
-                    let end = self.flush().await;
-                    (pending, pending_bytes, deadline) = (0, 0, None);
-                    let _ = self.flush_requests.send((end, done));
-                }
-                Some(Command::Shutdown) | None => {
-                    receiver.close();
-                    while let Ok(Command::Record(record)) = receiver.try_recv() {
-                        self.append(&record).await;
-                    }
-                    self.flush().await;
+            let Some(first) = receiver.recv().await else { return self.stop(&mut receiver).await };
+            match self.handle(first, &mut receiver).await {
+                Next::Pending => self.shared.journal_pending.store(self.pending.0, Ordering::Relaxed),
+                Next::Flushed => continue,
+                Next::Stopped => return,
+            }
+            let deadline = tokio::time::Instant::now() + self.config.flush_interval;
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline) => {}
+                () = self.shared.wake_journal.notified() => {}
+            }
+            let mut next = Next::Pending;
+            // Only what is queued now: senders on the other worker must not keep this loop going.
+            for _ in 0..receiver.len() {
+                let Ok(command) = receiver.try_recv() else { break };
+                next = self.handle(command, &mut receiver).await;
+                if let Next::Stopped = next {
                     return;
                 }
             }
+            if let Next::Pending = next {
+                self.flush().await;
+            }
         }
+    }
+
+    async fn handle(&mut self, command: Command, receiver: &mut mpsc::Receiver<Command>) -> Next {
+        match command {
+            Command::Record(record) => {
+                let before = self.appender.position().offset;
+                self.append(&record).await;
+                self.pending.0 += 1;
+                self.pending.1 += self.appender.position().offset.saturating_sub(before);
+                if self.pending.0 >= self.config.batch_max_rows || self.pending.1 >= self.config.batch_max_bytes as u64
+                {
+                    self.flush().await;
+                    return Next::Flushed;
+                }
+                Next::Pending
+            }
+            Command::Flush(done) => {
+                let end = self.flush().await;
+                let _ = self.flush_requests.send((end, done));
+                Next::Flushed
+            }
+            Command::Shutdown => {
+                self.stop(receiver).await;
+                Next::Stopped
+            }
+        }
+    }
+
+    /// Spools what is still queued, flushes and takes no more.
+    async fn stop(&mut self, receiver: &mut mpsc::Receiver<Command>) {
+        receiver.close();
+        while let Ok(Command::Record(record)) = receiver.try_recv() {
+            self.append(&record).await;
+        }
+        self.flush().await;
     }
 
     async fn append(&mut self, record: &RequestRecord) {
@@ -379,6 +441,8 @@ impl Journal {
     }
 
     async fn flush(&mut self) -> Position {
+        self.pending = (0, 0);
+        self.shared.journal_pending.store(0, Ordering::Relaxed);
         match self.appender.flush().await {
             Ok(end) => {
                 self.flushed.send_replace(end);

@@ -23,6 +23,25 @@ async fn graceful_shutdown_writes_every_queued_record(pool: MySqlPool) {
 }
 
 #[sqlx::test(migrations = false)]
+async fn a_batchs_worth_of_records_is_written_without_waiting_for_the_flush_interval(pool: MySqlPool) {
+    // The journal waits out the flush interval before taking what queued meanwhile, unless a
+    // batch's worth has queued: these three rows must not wait an hour.
+    let app = spawn_app_with(pool.clone(), &[("LOG_FLUSH_INTERVAL_MS", "3600000"), ("LOG_BATCH_MAX_ROWS", "3")]).await;
+    for i in 0..3 {
+        let body = format!(r#"{{"model":"gpt-4o","messages":[{{"role":"user","content":"n{i}"}}]}}"#);
+        assert_eq!(app.post_json("/v1/chat/completions", &body, None).await.status(), 200);
+    }
+    for _ in 0..400 {
+        if app.log.status().written == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(app.log.status().written, 3, "written once the batch was full, before any flush");
+    assert_eq!(count(&pool, "requests").await, 3);
+}
+
+#[sqlx::test(migrations = false)]
 async fn a_record_the_database_refuses_is_given_up_alone_and_the_rest_of_its_batch_is_written(pool: MySqlPool) {
     let app = spawn_app_with(pool.clone(), &[("LOG_FLUSH_INTERVAL_MS", "3600000")]).await;
     app.flush().await;
