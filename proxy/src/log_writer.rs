@@ -53,11 +53,8 @@ struct Shared {
     last_drop: Mutex<Option<Instant>>,
     in_flight: AtomicUsize,
     idle: Notify,
-    /// Records waiting for a flush (queued, or appended since the last) at which the journal is
-    /// woken before its flush interval ends.
+    /// Records waiting for a flush at which the journal is woken before its flush interval ends.
     batch_rows: usize,
-    /// Records the journal appended since its last flush.
-    journal_pending: AtomicUsize,
     /// Ends the journal's wait for more records before the flush interval is over.
     wake_journal: Notify,
     metrics: Metrics,
@@ -120,15 +117,14 @@ impl LogSender {
         if !self.shared.enabled {
             return;
         }
-        if let Err(error) = self.commands.try_send(Command::Record(Box::new(record))).map(|()| self.queued_one()) {
-            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
-            *self.shared.last_drop.lock().unwrap() = Some(Instant::now());
-            let reason = match error {
-                mpsc::error::TrySendError::Full(_) => "queue full",
-                mpsc::error::TrySendError::Closed(_) => "writer stopped",
-            };
-            tracing::error!(reason, "request record dropped");
-        }
+        let reason = match self.commands.try_send(Command::Record(Box::new(record))) {
+            Ok(()) => return self.queued_one(),
+            Err(mpsc::error::TrySendError::Full(_)) => "queue full",
+            Err(mpsc::error::TrySendError::Closed(_)) => "writer stopped",
+        };
+        self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+        *self.shared.last_drop.lock().unwrap() = Some(Instant::now());
+        tracing::error!(reason, "request record dropped");
     }
 
     /// Queues a record, waiting for room when the queue is full. For tools that replay traffic
@@ -136,14 +132,17 @@ impl LogSender {
     pub async fn send(&self, record: RequestRecord) {
         match self.commands.send(Command::Record(Box::new(record))).await {
             Ok(()) => self.queued_one(),
-            Err(_) => drop(self.shared.dropped.fetch_add(1, Ordering::Relaxed)),
+            Err(_) => {
+                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 
-    /// Wakes the journal when a batch's worth of records waits for it (see `Journal`).
+    /// Wakes the journal when a batch's worth of records waits for it (see `Journal`): those queued
+    /// and the one it holds while it waits, the record that woke it.
     fn queued_one(&self) {
         let queued = self.commands.max_capacity() - self.commands.capacity();
-        if queued + self.shared.journal_pending.load(Ordering::Relaxed) >= self.shared.batch_rows {
+        if queued + 1 >= self.shared.batch_rows {
             self.shared.wake_journal.notify_one();
         }
     }
@@ -368,7 +367,7 @@ impl Journal {
         loop {
             let Some(first) = receiver.recv().await else { return self.stop(&mut receiver).await };
             match self.handle(first, &mut receiver).await {
-                Next::Pending => self.shared.journal_pending.store(self.pending.0, Ordering::Relaxed),
+                Next::Pending => {}
                 Next::Flushed => continue,
                 Next::Stopped => return,
             }
@@ -442,7 +441,6 @@ impl Journal {
 
     async fn flush(&mut self) -> Position {
         self.pending = (0, 0);
-        self.shared.journal_pending.store(0, Ordering::Relaxed);
         match self.appender.flush().await {
             Ok(end) => {
                 self.flushed.send_replace(end);
