@@ -91,13 +91,13 @@ impl Application {
 /// even before the proxy ran.
 /// When MySQL is down this retries in the background instead of holding up the start.
 async fn apply_migrations(pool: MySqlPool) {
-    if let Err(error) = settings::apply_migrations(&pool, &MIGRATOR).await {
+    if let Err(error) = settings::apply_migrations(&pool).await {
         tracing::warn!(%error, "database migrations not applied yet; retrying in the background");
         tokio::spawn(async move {
             let mut backoff = Duration::from_secs(1);
             loop {
                 tokio::time::sleep(backoff).await;
-                match settings::apply_migrations(&pool, &MIGRATOR).await {
+                match settings::apply_migrations(&pool).await {
                     Ok(()) => return tracing::info!("database migrations applied"),
                     Err(_) => backoff = (backoff * 2).min(Duration::from_secs(30)),
                 }
@@ -105,9 +105,6 @@ async fn apply_migrations(pool: MySqlPool) {
         });
     }
 }
-
-/// The same embedded migrations the proxy applies.
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
 /// The admin API's connections: a few, quick to give up when MySQL is away, and set up so that the
 /// server stops a query when its GraphQL request has timed out.

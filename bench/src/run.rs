@@ -38,7 +38,7 @@ async fn connect(url: &str) -> Result<MySqlPool, String> {
 /// Waits until TokenSlipper has applied every migration it carries (the storage figure's "before"
 /// must see every table).
 async fn migrated(pool: &MySqlPool) -> Result<(), String> {
-    let migrations = proxy::db::MIGRATOR.iter().count() as i64;
+    let migrations = settings::MIGRATOR.iter().count() as i64;
     for _ in 0..600 {
         let applied: Result<i64, _> =
             sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success").fetch_one(pool).await;

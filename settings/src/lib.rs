@@ -7,5 +7,5 @@ mod migrations;
 mod values;
 
 pub use database::{database_options, DatabaseSettings};
-pub use migrations::apply_migrations;
+pub use migrations::{apply_migrations, MIGRATOR};
 pub use values::{invalid, load_dotenv, parse_bool, parse_number, parse_positive, ConfigError, Vars};

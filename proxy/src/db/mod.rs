@@ -106,9 +106,6 @@ pub(crate) fn in_list<'a>(sql: &str, values: &'a [impl AsRef<[u8]>]) -> sqlx::Qu
     query
 }
 
-/// The migrations in `migrations/`, embedded in the binary and applied at startup.
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
-
 /// A pool that connects on first use, so the proxy starts and forwards while MySQL is down.
 pub fn lazy_pool(options: MySqlConnectOptions) -> MySqlPool {
     MySqlPoolOptions::new().max_connections(4).acquire_timeout(Duration::from_secs(3)).connect_lazy_with(options)

@@ -95,7 +95,7 @@ impl BatchWriter {
         if self.shared.migrated.load(Ordering::Relaxed) {
             return true;
         }
-        match settings::apply_migrations(&self.pool, &db::MIGRATOR).await {
+        match settings::apply_migrations(&self.pool).await {
             Ok(()) => {
                 // Two batches can get here at once; one starts the backfill.
                 if !self.shared.migrated.swap(true, Ordering::Relaxed) {

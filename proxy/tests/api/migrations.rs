@@ -7,8 +7,7 @@ use sqlx::MySqlPool;
 /// partially applied, after which nothing could be written.
 #[sqlx::test(migrations = false)]
 async fn four_services_migrating_one_fresh_database_at_once_all_succeed(pool: MySqlPool) {
-    let results =
-        futures_util::future::join_all((0..4).map(|_| settings::apply_migrations(&pool, &proxy::db::MIGRATOR))).await;
+    let results = futures_util::future::join_all((0..4).map(|_| settings::apply_migrations(&pool))).await;
     for result in &results {
         assert!(result.is_ok(), "{results:?}");
     }
@@ -17,5 +16,5 @@ async fn four_services_migrating_one_fresh_database_at_once_all_succeed(pool: My
             .fetch_one(&pool)
             .await
             .unwrap();
-    assert_eq!((applied, dirty), (proxy::db::MIGRATOR.iter().count() as i64, 0));
+    assert_eq!((applied, dirty), (settings::MIGRATOR.iter().count() as i64, 0));
 }
