@@ -47,7 +47,10 @@ pub struct StoredRequest {
     pub finish_reason: Option<String>,
     pub request_envelope: Vec<u8>,
     pub messages_offset: Option<u32>,
+    /// The reply's raw JSON, without the reply's text where `response_reply_offset` says (see
+    /// [`stored_response`]).
     pub response_json: Option<Bytes>,
+    pub response_reply_offset: Option<u32>,
     /// Hashes of the words the text search finds this request by, from its reply and attributes
     /// (see `search_block`); filled in by the writer.
     pub search_words: Vec<u64>,
@@ -102,6 +105,7 @@ impl StoredRequest {
             conversation.envelope = record.request_body.to_vec();
             conversation.messages_offset = None;
         }
+        let (response_json, response_reply_offset) = stored_response(reply.response_json, reply.text.as_deref());
         StoredRequest {
             id: *record.id.as_bytes(),
             started_at: record.started_at,
@@ -136,7 +140,8 @@ impl StoredRequest {
             finish_reason: reply.finish_reason.map(|r| clip(r, 64)),
             request_envelope: std::mem::take(&mut conversation.envelope),
             messages_offset,
-            response_json: reply.response_json,
+            response_json,
+            response_reply_offset,
             search_words: Vec::new(),
             sent_message_words: Vec::new(),
             conversation,
@@ -149,6 +154,17 @@ impl StoredRequest {
             + self.response_json.as_ref().map_or(0, Bytes::len)
             + self.reply_text.as_ref().map_or(0, String::len)
             + self.conversation.nodes.iter().map(|n| n.raw_json().len()).sum::<usize>()
+    }
+}
+
+/// The reply's raw JSON as stored, and where its text was cut out: `reply_text` holds the text
+/// already, and a row's every byte costs MariaDB ~10 ns to write (BENCHMARKS.md). Kept whole when
+/// the text cannot be put back byte for byte (see `stored_conversation::cut_reply_text`).
+fn stored_response(response: Option<Bytes>, text: Option<&str>) -> (Option<Bytes>, Option<u32>) {
+    let cut = response.as_deref().zip(text).and_then(|(json, text)| stored_conversation::cut_reply_text(json, text));
+    match cut.and_then(|(stored, at)| Some((stored, u32::try_from(at).ok()?))) {
+        Some((stored, at)) => (Some(Bytes::from(stored)), Some(at)),
+        None => (response, None),
     }
 }
 
@@ -173,4 +189,35 @@ fn forwarded_body_sha256(record: &RequestRecord, fields: Option<&[TopLevelField<
         hasher.update(piece);
     }
     hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{ResponseCapture, StreamEvent};
+
+    #[test]
+    fn a_streamed_replys_text_is_stored_once_and_the_assembled_json_comes_back_exactly() {
+        let text = "Walk the list once and flip each \"next\" pointer; é ✓\n".repeat(4);
+        let (first, second) = text.split_at(text.find(';').unwrap());
+        let chunk = |content: &str| StreamEvent {
+            event: None,
+            data: serde_json::json!({"id": "c1", "object": "chat.completion.chunk", "model": "m",
+                "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": null}]})
+            .to_string(),
+        };
+        let mut record = RequestRecord::new("POST", "/v1/chat/completions");
+        record.http_status = 200;
+        record.is_stream = true;
+        record.response = ResponseCapture::stream_of(&[chunk(first), chunk(second)]);
+        let assembled = reply::assemble(&record.response).response_json.unwrap();
+
+        let row = StoredRequest::from_record(record);
+
+        assert_eq!(row.reply_text.as_deref(), Some(text.as_str()));
+        let stored = row.response_json.as_deref().unwrap();
+        assert!(stored.len() < assembled.len() - text.len(), "the text is stored once");
+        let offset = row.response_reply_offset.map(|o| o as usize);
+        assert_eq!(stored_conversation::response_json(stored, offset, Some(&text)), &assembled[..]);
+    }
 }

@@ -160,6 +160,11 @@ impl Query {
         let raws: Vec<_> = messages.iter().map(requests::MessageRow::raw_json).collect();
         let raw_request =
             stored_conversation::reassemble(&row.request_envelope, row.messages_offset.map(|o| o as usize), &raws);
+        let raw_response = row.response_json.as_deref().map(|stored| {
+            let offset = row.response_reply_offset.map(|o| o as usize);
+            String::from_utf8_lossy(&stored_conversation::response_json(stored, offset, row.reply_text.as_deref()))
+                .into_owned()
+        });
         let hex = |bytes: &Vec<u8>| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
         Ok(Some(RequestDetail {
             finished_at: row.finished_at,
@@ -174,7 +179,7 @@ impl Query {
                 finish_reason: row.finish_reason,
             },
             raw_request: String::from_utf8_lossy(&raw_request).into_owned(),
-            raw_response: row.response_json.map(|r| String::from_utf8_lossy(&r).into_owned()),
+            raw_response,
             messages: messages.into_iter().map(Message::from).collect(),
             summary: RequestSummary::new(row.summary, &book),
         }))

@@ -52,6 +52,26 @@ async fn a_request_is_returned_whole_with_its_conversation_and_raw_json(pool: My
 }
 
 #[sqlx::test(migrations = false)]
+async fn a_replys_text_is_stored_once_and_its_raw_json_comes_back_byte_for_byte(pool: MySqlPool) {
+    let mut seed_row = Seed::new(at("2026-06-01T12:00:00Z") + TimeDelta::minutes(2), "gpt-4o");
+    seed_row.reply_text =
+        "Walk the list once and flip each \"next\" pointer.\n\tThen return the old tail: é ✓ ".repeat(3);
+    let record = seed_row.record();
+    let proxy::record::ResponseCapture::Body(sent) = record.response.clone() else { unreachable!() };
+    let id = record.id.to_string();
+    write_records(&pool, vec![record]).await;
+
+    let (stored, offset): (Vec<u8>, Option<u32>) =
+        sqlx::query_as("SELECT response_json, response_reply_offset FROM requests").fetch_one(&pool).await.unwrap();
+    assert!(offset.is_some(), "the text was cut out");
+    assert!(!String::from_utf8_lossy(&stored).contains("flip each"), "the text is stored once, in reply_text");
+    let admin = spawn_admin(pool).await;
+    let data = admin.data(DETAIL, json!({"id": id})).await;
+    assert_eq!(data["request"]["reply"]["text"], seed_row.reply_text);
+    assert_eq!(data["request"]["rawResponse"].as_str().unwrap().as_bytes(), &sent[..], "byte for byte");
+}
+
+#[sqlx::test(migrations = false)]
 async fn tool_calls_in_messages_and_replies_are_listed(pool: MySqlPool) {
     let seed_row = Seed::new(at("2026-06-01T12:00:00Z") + TimeDelta::minutes(1), "gpt-4o");
     let mut record = seed_row.record();

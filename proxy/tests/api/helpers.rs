@@ -194,7 +194,8 @@ pub async fn fetch_logged_requests(pool: &MySqlPool) -> Vec<LoggedRequest> {
         "SELECT id, method, endpoint, client_model, upstream_model, is_stream, http_status, outcome, error_type, \
          error_message, latency_us, ttfb_us, prompt_tokens, completion_tokens, total_tokens, cached_tokens, \
          usage_source, client_ip, user_agent, body_sha256, message_count, last_user_message_preview, reply_text, \
-         reply_tool_calls, finish_reason, response_json, request_envelope, messages_offset, last_message_id \
+         reply_tool_calls, finish_reason, response_json, response_reply_offset, request_envelope, messages_offset, \
+         last_message_id \
          FROM requests ORDER BY id",
     )
     .fetch_all(pool)
@@ -238,9 +239,13 @@ pub async fn fetch_logged_requests(pool: &MySqlPool) -> Vec<LoggedRequest> {
             reply_text: text(&row, "reply_text"),
             reply_tool_calls: json("reply_tool_calls"),
             finish_reason: text(&row, "finish_reason"),
-            response_json: row
-                .get::<Option<Vec<u8>>, _>("response_json")
-                .map(|b| serde_json::from_slice(&b).unwrap_or(serde_json::Value::Null)),
+            // Put back together as the admin API does: the reply's text is stored once.
+            response_json: row.get::<Option<Vec<u8>>, _>("response_json").map(|stored| {
+                let offset = row.get::<Option<u32>, _>("response_reply_offset").map(|o| o as usize);
+                let reply_text = text(&row, "reply_text");
+                let raw = stored_conversation::response_json(&stored, offset, reply_text.as_deref());
+                serde_json::from_slice(&raw).unwrap_or(serde_json::Value::Null)
+            }),
             messages,
             raw_request,
         });
