@@ -11,6 +11,7 @@ use crate::reply::{self, AssembledReply, Usage};
 use crate::request_body::{self, TopLevelField};
 use crate::sha256::Sha256;
 use crate::token_estimate;
+use stored_conversation::{ReplyCuts, ReplyParts};
 
 #[derive(Debug, Clone)]
 pub struct StoredRequest {
@@ -47,10 +48,11 @@ pub struct StoredRequest {
     pub finish_reason: Option<String>,
     pub request_envelope: Vec<u8>,
     pub messages_offset: Option<u32>,
-    /// The reply's raw JSON, without the reply's text where `response_reply_offset` says (see
+    /// The reply's raw JSON, without its text and tool calls where the offsets say (see
     /// [`stored_response`]).
     pub response_json: Option<Bytes>,
     pub response_reply_offset: Option<u32>,
+    pub response_tool_calls_offset: Option<u32>,
     /// Hashes of the words the text search finds this request by, from its reply and attributes
     /// (see `search_block`); filled in by the writer.
     pub search_words: Vec<u64>,
@@ -105,7 +107,9 @@ impl StoredRequest {
             conversation.envelope = record.request_body.to_vec();
             conversation.messages_offset = None;
         }
-        let (response_json, response_reply_offset) = stored_response(reply.response_json, reply.text.as_deref());
+        let reply_tool_calls = reply.tool_calls.map(|t| t.to_string());
+        let parts = ReplyParts { text: reply.text.as_deref(), tool_calls: reply_tool_calls.as_deref() };
+        let (response_json, cuts) = stored_response(reply.response_json, parts);
         StoredRequest {
             id: *record.id.as_bytes(),
             started_at: record.started_at,
@@ -136,12 +140,13 @@ impl StoredRequest {
             message_count: conversation.nodes.len() as u32,
             last_user_message_preview: conversation.last_user_message_preview.clone(),
             reply_text: reply.text,
-            reply_tool_calls: reply.tool_calls.map(|t| t.to_string()),
+            reply_tool_calls,
             finish_reason: reply.finish_reason.map(|r| clip(r, 64)),
             request_envelope: std::mem::take(&mut conversation.envelope),
             messages_offset,
             response_json,
-            response_reply_offset,
+            response_reply_offset: cuts.text.map(|at| at as u32),
+            response_tool_calls_offset: cuts.tool_calls.map(|at| at as u32),
             search_words: Vec::new(),
             sent_message_words: Vec::new(),
             conversation,
@@ -157,14 +162,15 @@ impl StoredRequest {
     }
 }
 
-/// The reply's raw JSON as stored, and where its text was cut out: `reply_text` holds the text
-/// already, and a row's every byte costs MariaDB ~10 ns to write (BENCHMARKS.md). Kept whole when
-/// the text cannot be put back byte for byte (see `stored_conversation::cut_reply_text`).
-fn stored_response(response: Option<Bytes>, text: Option<&str>) -> (Option<Bytes>, Option<u32>) {
-    let cut = response.as_deref().zip(text).and_then(|(json, text)| stored_conversation::cut_reply_text(json, text));
-    match cut.and_then(|(stored, at)| Some((stored, u32::try_from(at).ok()?))) {
-        Some((stored, at)) => (Some(Bytes::from(stored)), Some(at)),
-        None => (response, None),
+/// The reply's raw JSON as stored, and where its text and tool calls were cut out: the row holds
+/// them already, and a row's every byte costs MariaDB ~10 ns to write (BENCHMARKS.md). Kept whole
+/// where they cannot be put back byte for byte (see `stored_conversation::cut_reply`), and when
+/// an offset would not fit the column (a reply over 4 GB is not stored anyway).
+fn stored_response(response: Option<Bytes>, parts: ReplyParts<'_>) -> (Option<Bytes>, ReplyCuts) {
+    let fits = |at: Option<usize>| at.is_none_or(|at| u32::try_from(at).is_ok());
+    match response.as_deref().and_then(|json| stored_conversation::cut_reply(json, parts)) {
+        Some((stored, cuts)) if fits(cuts.text) && fits(cuts.tool_calls) => (Some(Bytes::from(stored)), cuts),
+        _ => (response, ReplyCuts::default()),
     }
 }
 
@@ -197,27 +203,44 @@ mod tests {
     use crate::record::{ResponseCapture, StreamEvent};
 
     #[test]
-    fn a_streamed_replys_text_is_stored_once_and_the_assembled_json_comes_back_exactly() {
+    fn a_streamed_replys_text_and_tool_calls_are_stored_once_and_the_assembled_json_comes_back_exactly() {
         let text = "Walk the list once and flip each \"next\" pointer; é ✓\n".repeat(4);
         let (first, second) = text.split_at(text.find(';').unwrap());
-        let chunk = |content: &str| StreamEvent {
+        let arguments = serde_json::json!({"path": "src/list.rs", "body": "fn flip() {}\n".repeat(12)}).to_string();
+        let chunk = |delta: serde_json::Value| StreamEvent {
             event: None,
             data: serde_json::json!({"id": "c1", "object": "chat.completion.chunk", "model": "m",
-                "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": null}]})
+                "choices": [{"index": 0, "delta": delta, "finish_reason": null}]})
             .to_string(),
         };
+        let call =
+            |function: serde_json::Value| serde_json::json!({"tool_calls": [{"index": 0, "function": function}]});
         let mut record = RequestRecord::new("POST", "/v1/chat/completions");
         record.http_status = 200;
         record.is_stream = true;
-        record.response = ResponseCapture::stream_of(&[chunk(first), chunk(second)]);
+        record.response = ResponseCapture::stream_of(&[
+            chunk(serde_json::json!({"content": first})),
+            chunk(serde_json::json!({"content": second})),
+            chunk(serde_json::json!({"tool_calls": [{"index": 0, "id": "call_1", "type": "function",
+                "function": {"name": "write_file", "arguments": ""}}]})),
+            chunk(call(serde_json::json!({"arguments": &arguments[..20]}))),
+            chunk(call(serde_json::json!({"arguments": &arguments[20..]}))),
+        ]);
         let assembled = reply::assemble(&record.response).response_json.unwrap();
 
         let row = StoredRequest::from_record(record);
 
         assert_eq!(row.reply_text.as_deref(), Some(text.as_str()));
+        let calls = row.reply_tool_calls.as_deref().unwrap();
+        assert!(calls.contains("write_file"));
         let stored = row.response_json.as_deref().unwrap();
-        assert!(stored.len() < assembled.len() - text.len(), "the text is stored once");
-        let offset = row.response_reply_offset.map(|o| o as usize);
-        assert_eq!(stored_conversation::response_json(stored, offset, Some(&text)), &assembled[..]);
+        let text_written = serde_json::to_string(&text).unwrap();
+        assert_eq!(stored.len(), assembled.len() - text_written.len() - calls.len(), "each part stored once");
+        let cuts = ReplyCuts {
+            text: row.response_reply_offset.map(|o| o as usize),
+            tool_calls: row.response_tool_calls_offset.map(|o| o as usize),
+        };
+        let parts = ReplyParts { text: Some(&text), tool_calls: Some(calls) };
+        assert_eq!(stored_conversation::response_json(stored, cuts, parts), &assembled[..]);
     }
 }

@@ -5,16 +5,17 @@
 //! - each message is a node whose `raw_json` is the message as the client sent it, except that a
 //!   string `content` is cut out at `content_offset` when it is exactly `content_text` written as a
 //!   JSON string, so that a message's text is stored once (it is also `content_text`, for search);
-//! - a reply's raw JSON (`response_json`) is kept without the reply's text, cut out at
-//!   `response_reply_offset` when the text is found there written as serde_json writes it
-//!   ([`cut_reply_text`]): the text is `reply_text` already;
+//! - a reply's raw JSON (`response_json`) is kept without the reply's text and tool calls where it
+//!   holds them byte for byte ([`cut_reply`]): the row has them already;
 //! - a long text is stored compressed, in `content_compressed` instead of `content_text`, and so is
 //!   a long `raw_json` (what is left once the text is cut out), in `raw_compressed`
 //!   ([`compressed_text`]).
 
 mod compressed_text;
+mod reply;
 
 pub use compressed_text::{compress, compress_text, decompress, decompress_text, MIN_COMPRESSED_LEN};
+pub use reply::{cut_reply, response_json, ReplyCuts, ReplyParts, MIN_CUT_REPLY_LEN};
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -42,46 +43,25 @@ pub fn message_json<'a>(stored: &'a [u8], content_offset: Option<usize>, text: O
     text_put_back(stored, content_offset, text)
 }
 
-/// Replies shorter than this (in bytes) keep their text: the search and the copy cost the writer
-/// about a microsecond (callgrind: +3 k instructions a request for a 35-byte reply), which MariaDB
-/// wins back at ~10 ns a byte not written (BENCHMARKS.md) only from about 100 bytes on.
-pub const MIN_CUT_REPLY_LEN: usize = 128;
-
-/// A reply's raw JSON without the reply's text, and where the text was, when the text is found in
-/// it written as a JSON string the way serde_json writes it (an upstream that escapes otherwise,
-/// say `\u00e9` for `é`, keeps its reply whole). The first place the string's bytes appear is cut:
-/// putting the same bytes back at the same place gives the reply back byte for byte, whichever
-/// member held them.
-pub fn cut_reply_text(response: &[u8], text: &str) -> Option<(Vec<u8>, usize)> {
-    if text.len() < MIN_CUT_REPLY_LEN {
-        return None;
-    }
-    let written = json_string(text);
-    let at = memchr::memmem::find(response, written.as_bytes())?;
-    let mut stored = Vec::with_capacity(response.len() - written.len());
-    stored.extend_from_slice(&response[..at]);
-    stored.extend_from_slice(&response[at + written.len()..]);
-    Some((stored, at))
-}
-
-/// The reply's raw JSON as the upstream sent it (or as the proxy assembled a stream), from what
-/// [`cut_reply_text`] stored.
-pub fn response_json<'a>(stored: &'a [u8], reply_offset: Option<usize>, reply_text: Option<&str>) -> Cow<'a, [u8]> {
-    text_put_back(stored, reply_offset, reply_text)
-}
-
 /// `text`, written as a JSON string, put back at `offset` of `stored`; `stored` as it is without
-/// either (or with an offset past its end).
+/// either.
 fn text_put_back<'a>(stored: &'a [u8], offset: Option<usize>, text: Option<&str>) -> Cow<'a, [u8]> {
-    let (Some(offset), Some(text)) = (offset.filter(|o| *o <= stored.len()), text) else {
-        return Cow::Borrowed(stored);
-    };
-    let text = json_string(text);
-    let mut raw = Vec::with_capacity(stored.len() + text.len());
-    raw.extend_from_slice(&stored[..offset]);
-    raw.extend_from_slice(text.as_bytes());
-    raw.extend_from_slice(&stored[offset..]);
-    Cow::Owned(raw)
+    match (offset, text) {
+        (Some(offset), Some(text)) => put_back(Cow::Borrowed(stored), offset, json_string(text).as_bytes()),
+        _ => Cow::Borrowed(stored),
+    }
+}
+
+/// `piece` put back at `offset` of `json`; `json` as it is when the offset lies past its end.
+fn put_back<'a>(json: Cow<'a, [u8]>, offset: usize, piece: &[u8]) -> Cow<'a, [u8]> {
+    if offset > json.len() {
+        return json;
+    }
+    let mut whole = Vec::with_capacity(json.len() + piece.len());
+    whole.extend_from_slice(&json[..offset]);
+    whole.extend_from_slice(piece);
+    whole.extend_from_slice(&json[offset..]);
+    Cow::Owned(whole)
 }
 
 /// The raw request from its envelope and its messages' raw JSON.
@@ -141,7 +121,6 @@ fn written_as_serde_json_writes(written: &[u8]) -> Option<usize> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use serde_json::Value;
 
     /// A piece of a JSON string's text as a client may write it: a character as it is (a quote, a
     /// backslash or a control character now and then, which end or break the string), or an
@@ -161,51 +140,7 @@ mod tests {
         ]
     }
 
-    #[test]
-    fn a_reply_comes_back_byte_for_byte_from_what_is_stored_of_it() {
-        let text = &"Walk the list once, \"flip\" each pointer.\n\tDone: é ✓ ".repeat(4);
-        let response = format!(
-            r#"{{"id":"c1","choices":[{{"index":0,"message":{{"role":"assistant","content":{}}}}}]}}"#,
-            json_string(text)
-        );
-        let (stored, offset) = cut_reply_text(response.as_bytes(), text).expect("written as serde_json writes it");
-        assert_eq!(stored.len(), response.len() - json_string(text).len(), "the text is stored once");
-        assert!(!String::from_utf8_lossy(&stored).contains("flip"));
-        assert_eq!(response_json(&stored, Some(offset), Some(text)), response.as_bytes());
-        // Rows written before the cut, or whose reply was kept whole, have no offset.
-        assert_eq!(response_json(response.as_bytes(), None, Some(text)), response.as_bytes());
-    }
-
-    #[test]
-    fn a_reply_escaped_otherwise_or_short_is_kept_whole() {
-        let (text, written) =
-            ("café au lait, s'il vous plaît. ".repeat(5), r"caf\u00e9 au lait, s'il vous pla\u00eet. ");
-        let escaped_otherwise = format!(r#"{{"choices":[{{"message":{{"content":"{}"}}}}]}}"#, written.repeat(5));
-        assert_eq!(
-            serde_json::from_str::<Value>(&escaped_otherwise).unwrap()["choices"][0]["message"]["content"],
-            text
-        );
-        assert_eq!(cut_reply_text(escaped_otherwise.as_bytes(), &text), None);
-        let short = "x".repeat(MIN_CUT_REPLY_LEN - 1);
-        assert_eq!(cut_reply_text(format!(r#"{{"choices":[{{"text":"{short}"}}]}}"#).as_bytes(), &short), None);
-        assert_eq!(cut_reply_text(br#"{"choices":[]}"#, &"not in the reply ".repeat(10)), None);
-    }
-
     proptest! {
-        #[test]
-        fn a_reply_with_its_text_anywhere_comes_back_exactly(
-            before in "[ -~]{0,40}",
-            text in "(?s).{0,200}",
-            after in "[ -~]{0,40}",
-        ) {
-            let response = format!("{before}{}{after}", json_string(&text));
-            if let Some((stored, offset)) = cut_reply_text(response.as_bytes(), &text) {
-                prop_assert_eq!(response_json(&stored, Some(offset), Some(&text)), response.as_bytes());
-            } else {
-                prop_assert!(text.len() < MIN_CUT_REPLY_LEN);
-            }
-        }
-
         #[test]
         fn a_string_reads_as_ours_exactly_when_serde_json_writes_its_text_so(
             pieces in prop::collection::vec(piece(), 0..12),

@@ -66,8 +66,10 @@ pub struct DetailRow {
     pub request_envelope: Vec<u8>,
     pub messages_offset: Option<i32>,
     pub response_json: Option<Vec<u8>>,
-    /// Where the reply's text was cut out of `response_json` (see `stored_conversation`).
+    /// Where the reply's text and tool calls were cut out of `response_json` (see
+    /// `stored_conversation::cut_reply`).
     pub response_reply_offset: Option<u32>,
+    pub response_tool_calls_offset: Option<u32>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -240,7 +242,7 @@ pub async fn fetch_request(pool: &MySqlPool, id: &[u8]) -> sqlx::Result<Option<D
     sqlx::query_as(&format!(
         "SELECT {SUMMARY_COLUMNS}, finished_at, error_message, client_ip, user_agent, body_sha256, conversation_id, \
          last_message_id, reply_text, reply_tool_calls, finish_reason, request_envelope, messages_offset, \
-         response_json, response_reply_offset FROM requests WHERE id = ?"
+         response_json, response_reply_offset, response_tool_calls_offset FROM requests WHERE id = ?"
     ))
     .bind(id)
     .fetch_optional(pool)

@@ -3,6 +3,7 @@
 use async_graphql::{Context, Object, Result, ID};
 use chrono::{TimeDelta, Utc};
 use sqlx::MySqlPool;
+use stored_conversation::{ReplyCuts, ReplyParts};
 
 use std::collections::BTreeMap;
 
@@ -161,9 +162,12 @@ impl Query {
         let raw_request =
             stored_conversation::reassemble(&row.request_envelope, row.messages_offset.map(|o| o as usize), &raws);
         let raw_response = row.response_json.as_deref().map(|stored| {
-            let offset = row.response_reply_offset.map(|o| o as usize);
-            String::from_utf8_lossy(&stored_conversation::response_json(stored, offset, row.reply_text.as_deref()))
-                .into_owned()
+            let cuts = ReplyCuts {
+                text: row.response_reply_offset.map(|o| o as usize),
+                tool_calls: row.response_tool_calls_offset.map(|o| o as usize),
+            };
+            let parts = ReplyParts { text: row.reply_text.as_deref(), tool_calls: row.reply_tool_calls.as_deref() };
+            String::from_utf8_lossy(&stored_conversation::response_json(stored, cuts, parts)).into_owned()
         });
         let hex = |bytes: &Vec<u8>| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
         Ok(Some(RequestDetail {

@@ -52,23 +52,38 @@ async fn a_request_is_returned_whole_with_its_conversation_and_raw_json(pool: My
 }
 
 #[sqlx::test(migrations = false)]
-async fn a_replys_text_is_stored_once_and_its_raw_json_comes_back_byte_for_byte(pool: MySqlPool) {
-    let mut seed_row = Seed::new(at("2026-06-01T12:00:00Z") + TimeDelta::minutes(2), "gpt-4o");
-    seed_row.reply_text =
-        "Walk the list once and flip each \"next\" pointer.\n\tThen return the old tail: é ✓ ".repeat(3);
-    let record = seed_row.record();
-    let proxy::record::ResponseCapture::Body(sent) = record.response.clone() else { unreachable!() };
+async fn a_replys_text_and_tool_calls_are_stored_once_and_its_raw_json_comes_back_byte_for_byte(pool: MySqlPool) {
+    let seed_row = Seed::new(at("2026-06-01T12:00:00Z") + TimeDelta::minutes(2), "gpt-4o");
+    let mut record = seed_row.record();
+    let text = "Walk the list once and flip each \"next\" pointer.\n\tThen return the old tail: é ✓ ".repeat(3);
+    let arguments = json!({"body": "fn flip() {}\n".repeat(12), "path": "src/list.rs"}).to_string();
+    // Compact, keys in order: as the writer writes `reply_tool_calls`, whichever way serde_json
+    // orders keys in the build.
+    let calls = format!(
+        r#"[{{"function":{{"arguments":{},"name":"write_file"}},"id":"call_2","type":"function"}}]"#,
+        serde_json::to_string(&arguments).unwrap()
+    );
+    let sent = format!(
+        r#"{{"id":"chatcmpl-seed","choices":[{{"index":0,"message":{{"role":"assistant","content":{},"tool_calls":{calls}}},"finish_reason":"tool_calls"}}]}}"#,
+        serde_json::to_string(&text).unwrap()
+    );
+    record.response = proxy::record::ResponseCapture::Body(sent.clone().into());
     let id = record.id.to_string();
     write_records(&pool, vec![record]).await;
 
-    let (stored, offset): (Vec<u8>, Option<u32>) =
-        sqlx::query_as("SELECT response_json, response_reply_offset FROM requests").fetch_one(&pool).await.unwrap();
-    assert!(offset.is_some(), "the text was cut out");
-    assert!(!String::from_utf8_lossy(&stored).contains("flip each"), "the text is stored once, in reply_text");
+    let (stored, text_at, calls_at): (Vec<u8>, Option<u32>, Option<u32>) =
+        sqlx::query_as("SELECT response_json, response_reply_offset, response_tool_calls_offset FROM requests")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(text_at.is_some() && calls_at.is_some(), "both were cut out");
+    let stored = String::from_utf8(stored).unwrap();
+    assert!(!stored.contains("flip each") && !stored.contains("write_file"), "each is stored once: {stored}");
     let admin = spawn_admin(pool).await;
     let data = admin.data(DETAIL, json!({"id": id})).await;
-    assert_eq!(data["request"]["reply"]["text"], seed_row.reply_text);
-    assert_eq!(data["request"]["rawResponse"].as_str().unwrap().as_bytes(), &sent[..], "byte for byte");
+    assert_eq!(data["request"]["reply"]["text"], text);
+    assert_eq!(data["request"]["reply"]["toolCalls"][0]["arguments"], arguments);
+    assert_eq!(data["request"]["rawResponse"].as_str().unwrap(), sent, "byte for byte");
 }
 
 #[sqlx::test(migrations = false)]

@@ -12,7 +12,8 @@ static INSERT: MultiRowInsert = MultiRowInsert::new(
      http_status, outcome, error_type, error_message, latency_us, ttfb_us, prompt_tokens, completion_tokens, \
      total_tokens, cached_tokens, usage_source, client_ip, user_agent, body_sha256, conversation_id, \
      last_message_id, message_count, last_user_message_preview, reply_text, reply_tool_calls, finish_reason, \
-     request_envelope, messages_offset, response_json, cache_write_tokens, client_key, response_reply_offset) ",
+     request_envelope, messages_offset, response_json, cache_write_tokens, client_key, response_reply_offset, \
+     response_tool_calls_offset) ",
     "",
 );
 
@@ -58,6 +59,7 @@ pub async fn insert_request_batch(tx: &mut Transaction<'_, MySql>, rows: &[Store
                 r.cache_write_tokens,
                 &r.client_key,
                 r.response_reply_offset,
+                r.response_tool_calls_offset,
             );
         }
         sqlx::query_with(sql, arguments).execute(&mut **tx).await?;

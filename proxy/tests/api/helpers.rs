@@ -194,8 +194,8 @@ pub async fn fetch_logged_requests(pool: &MySqlPool) -> Vec<LoggedRequest> {
         "SELECT id, method, endpoint, client_model, upstream_model, is_stream, http_status, outcome, error_type, \
          error_message, latency_us, ttfb_us, prompt_tokens, completion_tokens, total_tokens, cached_tokens, \
          usage_source, client_ip, user_agent, body_sha256, message_count, last_user_message_preview, reply_text, \
-         reply_tool_calls, finish_reason, response_json, response_reply_offset, request_envelope, messages_offset, \
-         last_message_id \
+         reply_tool_calls, finish_reason, response_json, response_reply_offset, response_tool_calls_offset, \
+         request_envelope, messages_offset, last_message_id \
          FROM requests ORDER BY id",
     )
     .fetch_all(pool)
@@ -241,9 +241,15 @@ pub async fn fetch_logged_requests(pool: &MySqlPool) -> Vec<LoggedRequest> {
             finish_reason: text(&row, "finish_reason"),
             // Put back together as the admin API does: the reply's text is stored once.
             response_json: row.get::<Option<Vec<u8>>, _>("response_json").map(|stored| {
-                let offset = row.get::<Option<u32>, _>("response_reply_offset").map(|o| o as usize);
-                let reply_text = text(&row, "reply_text");
-                let raw = stored_conversation::response_json(&stored, offset, reply_text.as_deref());
+                let offset = |column| row.get::<Option<u32>, _>(column).map(|o| o as usize);
+                let cuts = stored_conversation::ReplyCuts {
+                    text: offset("response_reply_offset"),
+                    tool_calls: offset("response_tool_calls_offset"),
+                };
+                let (reply_text, tool_calls) = (text(&row, "reply_text"), text(&row, "reply_tool_calls"));
+                let parts =
+                    stored_conversation::ReplyParts { text: reply_text.as_deref(), tool_calls: tool_calls.as_deref() };
+                let raw = stored_conversation::response_json(&stored, cuts, parts);
                 serde_json::from_slice(&raw).unwrap_or(serde_json::Value::Null)
             }),
             messages,
