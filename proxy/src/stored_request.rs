@@ -11,7 +11,7 @@ use crate::reply::{self, AssembledReply, Usage};
 use crate::request_body::{self, TopLevelField};
 use crate::sha256::Sha256;
 use crate::token_estimate;
-use stored_conversation::{ReplyCuts, ReplyParts};
+use stored_conversation::ReplyParts;
 
 #[derive(Debug, Clone)]
 pub struct StoredRequest {
@@ -109,7 +109,8 @@ impl StoredRequest {
         }
         let reply_tool_calls = reply.tool_calls.map(|t| t.to_string());
         let parts = ReplyParts { text: reply.text.as_deref(), tool_calls: reply_tool_calls.as_deref() };
-        let (response_json, cuts) = stored_response(reply.response_json, parts);
+        let (response_json, response_reply_offset, response_tool_calls_offset) =
+            stored_response(reply.response_json, parts);
         StoredRequest {
             id: *record.id.as_bytes(),
             started_at: record.started_at,
@@ -145,8 +146,8 @@ impl StoredRequest {
             request_envelope: std::mem::take(&mut conversation.envelope),
             messages_offset,
             response_json,
-            response_reply_offset: cuts.text.map(|at| at as u32),
-            response_tool_calls_offset: cuts.tool_calls.map(|at| at as u32),
+            response_reply_offset,
+            response_tool_calls_offset,
             search_words: Vec::new(),
             sent_message_words: Vec::new(),
             conversation,
@@ -162,15 +163,17 @@ impl StoredRequest {
     }
 }
 
-/// The reply's raw JSON as stored, and where its text and tool calls were cut out: the row holds
-/// them already, and a row's every byte costs MariaDB ~10 ns to write (BENCHMARKS.md). Kept whole
-/// where they cannot be put back byte for byte (see `stored_conversation::cut_reply`), and when
-/// an offset would not fit the column (a reply over 4 GB is not stored anyway).
-fn stored_response(response: Option<Bytes>, parts: ReplyParts<'_>) -> (Option<Bytes>, ReplyCuts) {
-    let fits = |at: Option<usize>| at.is_none_or(|at| u32::try_from(at).is_ok());
-    match response.as_deref().and_then(|json| stored_conversation::cut_reply(json, parts)) {
-        Some((stored, cuts)) if fits(cuts.text) && fits(cuts.tool_calls) => (Some(Bytes::from(stored)), cuts),
-        _ => (response, ReplyCuts::default()),
+/// The reply's raw JSON as stored, and where its text and tool calls were cut out (the columns'
+/// offsets): the row holds them already, and a row's every byte costs MariaDB ~10 ns to write
+/// (BENCHMARKS.md). Kept whole where they cannot be put back byte for byte (see
+/// `stored_conversation::cut_reply`), and when an offset would not fit the column (a reply over
+/// 4 GB is not stored anyway).
+fn stored_response(response: Option<Bytes>, parts: ReplyParts<'_>) -> (Option<Bytes>, Option<u32>, Option<u32>) {
+    let offset = |at: Option<usize>| at.map(u32::try_from).transpose().ok();
+    let cut = response.as_deref().and_then(|json| stored_conversation::cut_reply(json, parts));
+    match cut.and_then(|(stored, cuts)| Some((stored, offset(cuts.text)?, offset(cuts.tool_calls)?))) {
+        Some((stored, text, tool_calls)) => (Some(Bytes::from(stored)), text, tool_calls),
+        None => (response, None, None),
     }
 }
 
@@ -201,6 +204,7 @@ fn forwarded_body_sha256(record: &RequestRecord, fields: Option<&[TopLevelField<
 mod tests {
     use super::*;
     use crate::record::{ResponseCapture, StreamEvent};
+    use stored_conversation::ReplyCuts;
 
     #[test]
     fn a_streamed_replys_text_and_tool_calls_are_stored_once_and_the_assembled_json_comes_back_exactly() {

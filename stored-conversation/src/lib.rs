@@ -32,21 +32,20 @@ pub fn cut_content(raw: &[u8], content: Range<usize>, text: &str) -> Option<(Vec
         return None;
     }
     debug_assert_eq!(written, json_string(text).as_bytes());
-    let mut stored = Vec::with_capacity(raw.len() - written.len());
-    stored.extend_from_slice(&raw[..content.start]);
-    stored.extend_from_slice(&raw[content.end..]);
-    Some((stored, content.start))
+    Some((cut_out(raw, content.clone()), content.start))
+}
+
+/// `json` without the bytes in `range`: what [`put_back`] takes to give `json` back.
+fn cut_out(json: &[u8], range: Range<usize>) -> Vec<u8> {
+    let mut rest = Vec::with_capacity(json.len() - range.len());
+    rest.extend_from_slice(&json[..range.start]);
+    rest.extend_from_slice(&json[range.end..]);
+    rest
 }
 
 /// The message as the client sent it, from what [`cut_content`] stored.
 pub fn message_json<'a>(stored: &'a [u8], content_offset: Option<usize>, text: Option<&str>) -> Cow<'a, [u8]> {
-    text_put_back(stored, content_offset, text)
-}
-
-/// `text`, written as a JSON string, put back at `offset` of `stored`; `stored` as it is without
-/// either.
-fn text_put_back<'a>(stored: &'a [u8], offset: Option<usize>, text: Option<&str>) -> Cow<'a, [u8]> {
-    match (offset, text) {
+    match (content_offset, text) {
         (Some(offset), Some(text)) => put_back(Cow::Borrowed(stored), offset, json_string(text).as_bytes()),
         _ => Cow::Borrowed(stored),
     }
