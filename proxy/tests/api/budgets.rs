@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::routing::post;
 use sqlx::MySqlPool;
 
-use crate::helpers::{spawn_app_with, TestApp};
+use crate::helpers::{migrated, spawn_app_with, TestApp};
 
 /// A webhook receiver that answers 503 to its first call, then 200; it keeps what it accepted.
 struct Receiver {
@@ -47,19 +47,6 @@ const BUDGET_TOKENS: i64 = 440;
 
 async fn proxy(pool: &MySqlPool) -> TestApp {
     spawn_app_with(pool.clone(), &[("BUDGET_CHECK_INTERVAL_MS", "100"), ("LOG_FLUSH_INTERVAL_MS", "20")]).await
-}
-
-/// Waits until one of the proxies has applied the migrations (the other finds them done when it
-/// first writes).
-async fn migrated(apps: &[&TestApp]) {
-    for _ in 0..300 {
-        if apps.iter().any(|app| app.log.status().migrations_applied) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let errors: Vec<_> = apps.iter().map(|app| app.log.status().last_database_error).collect();
-    panic!("no proxy applied the migrations: {errors:?}");
 }
 
 async fn alerts(pool: &MySqlPool) -> Vec<(i32, String)> {

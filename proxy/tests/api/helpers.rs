@@ -2,6 +2,7 @@
 //! back what it recorded.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use proxy::config::Config;
 use proxy::log_writer::LogSender;
@@ -313,4 +314,17 @@ pub async fn count(pool: &MySqlPool, table: &str) -> i64 {
         other => panic!("unknown table {other}"),
     };
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+}
+
+/// Waits until one of the proxies has applied the migrations (another finds them done when it
+/// first writes).
+pub async fn migrated(apps: &[&TestApp]) {
+    for _ in 0..300 {
+        if apps.iter().any(|app| app.log.status().migrations_applied) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let errors: Vec<_> = apps.iter().map(|app| app.log.status().last_database_error).collect();
+    panic!("no proxy applied the migrations: {errors:?}");
 }

@@ -1,6 +1,7 @@
+use futures_util::StreamExt;
 use sqlx::MySqlPool;
 
-use crate::helpers::{count, fetch_logged_requests, spawn_app, spawn_app_with};
+use crate::helpers::{count, fetch_logged_requests, migrated, spawn_app, spawn_app_with};
 
 #[sqlx::test(migrations = false)]
 async fn graceful_shutdown_writes_every_queued_record(pool: MySqlPool) {
@@ -230,4 +231,43 @@ async fn records_are_written_from_a_thread_of_lower_priority(pool: MySqlPool) {
         }
     }
     assert!(store_threads >= 1, "no thread named log-store");
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_batchs_rows_are_inserted_in_id_order_though_their_requests_finished_in_another(pool: MySqlPool) {
+    // The three records in one batch, written when the test asks for them.
+    let app = spawn_app_with(pool.clone(), &[("LOG_FLUSH_INTERVAL_MS", "3600000")]).await;
+    // Not `flush`: a flush while nothing waits leaves the journal a wake-up that would write the
+    // next record alone.
+    migrated(&[&app]).await;
+    // MySQL notes each row as it is inserted: InnoDB keeps its pages full only while rows come in
+    // key order (db/requests.rs).
+    sqlx::raw_sql(
+        "CREATE TABLE insert_order (seq INT AUTO_INCREMENT PRIMARY KEY, id BINARY(16) NOT NULL); \
+         CREATE TRIGGER note_insert_order BEFORE INSERT ON requests FOR EACH ROW \
+         INSERT INTO insert_order (id) VALUES (NEW.id)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    // The first request to start is the last to finish: its stream runs until the client leaves.
+    let mut first = app.stream_chat("endless").await.bytes_stream();
+    first.next().await.unwrap().unwrap();
+    for n in ["second", "third"] {
+        let body = format!(r#"{{"model":"gpt-4o","messages":[{{"role":"user","content":"{n}"}}]}}"#);
+        assert_eq!(app.post_json("/v1/chat/completions", &body, None).await.status(), 200);
+    }
+    drop(first);
+    app.upstream.wait_for_dropped_streams(1).await;
+
+    let rows = app.logged_requests().await;
+    assert_eq!(rows.len(), 3);
+    let started_first = rows.iter().find(|r| r.outcome == "cancelled").unwrap().id.clone();
+    let mut by_id: Vec<Vec<u8>> = rows.iter().map(|r| r.id.clone()).collect();
+    by_id.sort();
+    assert_eq!(by_id[0], started_first, "UUIDv7 ids are in start order");
+    let inserted: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT id FROM insert_order ORDER BY seq").fetch_all(&pool).await.unwrap();
+    assert_eq!(inserted, by_id, "inserted in id order, not as the requests finished");
 }
