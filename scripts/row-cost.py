@@ -21,6 +21,7 @@ proxy's statement shape and about its batch at c=32). VARIANTS, comma-separated,
           15 columns instead of 36;
   narrow-in-place  narrow's 15 values written into the table as it is (plus the packed column),
           the other 21 columns left in it, unnamed by the INSERT, NULL;
+  named   the row as logged, its INSERT naming only the columns whose value is not NULL;
   jittered  the row as logged, each id displaced by up to 32 places (as a batch held them in the
           order the requests finished at c=32, before the writer sorted them);
   load    the row as logged, sent as LOAD DATA LOCAL INFILE (MariaDB's bulk path, which sqlx
@@ -98,6 +99,8 @@ def reshape(cur, variant, columns, row):
         cur.execute("ALTER TABLE rowcost.requests " + ",".join(changes + ["ADD COLUMN packed LONGBLOB"]))
         row["packed"] = b"\x1f".join(tsv_field(row[c]) for c in packed)
         return [c for c in columns if c not in packed] + ["packed"]
+    if variant == "named":
+        return [c for c in columns if row[c] is not None]
     return columns
 
 
@@ -127,7 +130,7 @@ def main():
             row["request_envelope"] = b""
         elif variant == "bare":
             row.update({k: None for k in nullable})
-        elif variant not in ("full", "binary", "packed", "narrow", "narrow-in-place", "jittered", "load"):
+        elif variant not in ("full", "binary", "packed", "narrow", "narrow-in-place", "named", "jittered", "load"):
             sys.exit(f"row-cost: unknown variant {variant!r}")
         cur.execute("DROP DATABASE IF EXISTS rowcost")
         cur.execute("CREATE DATABASE rowcost")
