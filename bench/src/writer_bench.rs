@@ -22,10 +22,13 @@ pub struct WriterRun {
     pub database_cpu: Duration,
 }
 
-/// Writes `count` records of about `body_bytes` each into `database_url` (an empty database) with
-/// the proxy's default writer settings, on a runtime of the proxy's shape (two workers).
+/// Writes `count` records of about `body_bytes` each into `database_url` with the proxy's default
+/// writer settings, on a runtime of the proxy's shape (two workers). The records are numbered from
+/// `first` (each number its own conversation): an empty database takes them from 1, and a run that
+/// goes on from where an earlier one stopped measures the writer into tables that have grown.
 pub fn run(
     database_url: &str,
+    first: u64,
     count: u64,
     body_bytes: usize,
     spool_dir: std::path::PathBuf,
@@ -43,10 +46,13 @@ pub fn run(
         let config = LogWriterConfig { spool_dir, ..defaults.log_writer };
         let writer = LogWriter::start(pool.clone(), config).await.map_err(|e| e.to_string())?;
         let sender = writer.sender();
-        // Migrations first, so that the timing is of writing only.
-        sender.send(record(0, body_bytes, prose)).await;
+        // Migrations first, so that the timing is of writing only: a record of its own, numbered
+        // past the run's.
+        sender.send(record(first + count, body_bytes, prose)).await;
         sender.flush().await;
-        let records: Vec<RequestRecord> = (1..=count).map(|n| record(n, body_bytes, prose)).collect();
+        let count_rows = || sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM requests").fetch_one(&pool);
+        let rows_before = count_rows().await.map_err(|e| e.to_string())?;
+        let records: Vec<RequestRecord> = (first..first + count).map(|n| record(n, body_bytes, prose)).collect();
         let database = process_stats::database_server();
         let (writer_before, database_before) = (cpu(Some(std::process::id())), cpu(database));
         let began = Instant::now();
@@ -58,10 +64,9 @@ pub fn run(
         let writer_cpu = cpu(Some(std::process::id())).saturating_sub(writer_before);
         let database_cpu = cpu(database).saturating_sub(database_before);
         writer.shutdown(Duration::from_secs(30)).await;
-        let rows: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM requests").fetch_one(&pool).await.map_err(|e| e.to_string())?;
-        if rows as u64 != count + 1 {
-            return Err(format!("writer benchmark: {} records written, MySQL holds {rows}", count + 1));
+        let rows = count_rows().await.map_err(|e| e.to_string())?;
+        if rows - rows_before != count as i64 {
+            return Err(format!("writer benchmark: {count} records written, MySQL holds {} more", rows - rows_before));
         }
         Ok(WriterRun { rows: count, elapsed, writer_cpu, database_cpu })
     })
