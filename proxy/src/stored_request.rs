@@ -169,10 +169,9 @@ impl StoredRequest {
 /// `stored_conversation::cut_reply`), and when an offset would not fit the column (a reply over
 /// 4 GB is not stored anyway).
 fn stored_response(response: Option<Bytes>, parts: ReplyParts<'_>) -> (Option<Bytes>, Option<u32>, Option<u32>) {
-    let offset = |at: Option<usize>| at.map(u32::try_from).transpose().ok();
     let cut = response.as_deref().and_then(|json| stored_conversation::cut_reply(json, parts));
-    match cut.and_then(|(stored, cuts)| Some((stored, offset(cuts.text)?, offset(cuts.tool_calls)?))) {
-        Some((stored, text, tool_calls)) => (Some(Bytes::from(stored)), text, tool_calls),
+    match cut.and_then(|(stored, cuts)| Some((stored, cuts.to_columns()?))) {
+        Some((stored, (text, tool_calls))) => (Some(Bytes::from(stored)), text, tool_calls),
         None => (response, None, None),
     }
 }
@@ -240,10 +239,7 @@ mod tests {
         let stored = row.response_json.as_deref().unwrap();
         let text_written = serde_json::to_string(&text).unwrap();
         assert_eq!(stored.len(), assembled.len() - text_written.len() - calls.len(), "each part stored once");
-        let cuts = ReplyCuts {
-            text: row.response_reply_offset.map(|o| o as usize),
-            tool_calls: row.response_tool_calls_offset.map(|o| o as usize),
-        };
+        let cuts = ReplyCuts::from_columns(row.response_reply_offset, row.response_tool_calls_offset);
         let parts = ReplyParts { text: Some(&text), tool_calls: Some(calls) };
         assert_eq!(stored_conversation::response_json(stored, cuts, parts), &assembled[..]);
     }

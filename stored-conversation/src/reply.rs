@@ -32,6 +32,20 @@ pub struct ReplyCuts {
     pub tool_calls: Option<usize>,
 }
 
+impl ReplyCuts {
+    /// The cuts from the row's offset columns (`INT UNSIGNED`).
+    pub fn from_columns(text: Option<u32>, tool_calls: Option<u32>) -> Self {
+        ReplyCuts { text: text.map(|at| at as usize), tool_calls: tool_calls.map(|at| at as usize) }
+    }
+
+    /// The cuts as the row's offset columns hold them; `None` when one does not fit (a reply over
+    /// 4 GB, which is not stored anyway).
+    pub fn to_columns(self) -> Option<(Option<u32>, Option<u32>)> {
+        let column = |at: Option<usize>| at.map(u32::try_from).transpose().ok();
+        Some((column(self.text)?, column(self.tool_calls)?))
+    }
+}
+
 /// The reply without the parts found in it, and where they were; `None` when none was.
 pub fn cut_reply(response: &[u8], parts: ReplyParts<'_>) -> Option<(Vec<u8>, ReplyCuts)> {
     let long = |part: &&str| part.len() >= MIN_CUT_REPLY_LEN;
@@ -74,6 +88,15 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use serde_json::{json, Value};
+
+    #[test]
+    fn cuts_go_to_the_rows_columns_and_back_unless_an_offset_does_not_fit() {
+        let cuts = ReplyCuts { text: Some(12), tool_calls: None };
+        assert_eq!(cuts.to_columns(), Some((Some(12), None)));
+        assert_eq!(ReplyCuts::from_columns(Some(12), None), cuts);
+        let past_u32 = u32::MAX as usize + 1;
+        assert_eq!(ReplyCuts { text: Some(1), tool_calls: Some(past_u32) }.to_columns(), None);
+    }
 
     fn parts<'a>(text: &'a str, tool_calls: &'a str) -> ReplyParts<'a> {
         ReplyParts { text: Some(text), tool_calls: Some(tool_calls) }

@@ -162,10 +162,7 @@ impl Query {
         let raw_request =
             stored_conversation::reassemble(&row.request_envelope, row.messages_offset.map(|o| o as usize), &raws);
         let raw_response = row.response_json.as_deref().map(|stored| {
-            let cuts = ReplyCuts {
-                text: row.response_reply_offset.map(|o| o as usize),
-                tool_calls: row.response_tool_calls_offset.map(|o| o as usize),
-            };
+            let cuts = ReplyCuts::from_columns(row.response_reply_offset, row.response_tool_calls_offset);
             let parts = ReplyParts { text: row.reply_text.as_deref(), tool_calls: row.reply_tool_calls.as_deref() };
             String::from_utf8_lossy(&stored_conversation::response_json(stored, cuts, parts)).into_owned()
         });

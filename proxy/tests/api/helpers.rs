@@ -242,11 +242,10 @@ pub async fn fetch_logged_requests(pool: &MySqlPool) -> Vec<LoggedRequest> {
             finish_reason: text(&row, "finish_reason"),
             // Put back together as the admin API does: the reply's text is stored once.
             response_json: row.get::<Option<Vec<u8>>, _>("response_json").map(|stored| {
-                let offset = |column| row.get::<Option<u32>, _>(column).map(|o| o as usize);
-                let cuts = stored_conversation::ReplyCuts {
-                    text: offset("response_reply_offset"),
-                    tool_calls: offset("response_tool_calls_offset"),
-                };
+                let cuts = stored_conversation::ReplyCuts::from_columns(
+                    row.get("response_reply_offset"),
+                    row.get("response_tool_calls_offset"),
+                );
                 let (reply_text, tool_calls) = (text(&row, "reply_text"), text(&row, "reply_tool_calls"));
                 let parts =
                     stored_conversation::ReplyParts { text: reply_text.as_deref(), tool_calls: tool_calls.as_deref() };
