@@ -82,7 +82,8 @@ pub async fn find(pool: &MySqlPool, words: &[u64], filter: &RequestFilter) -> sq
         // word's single requests in blocks (in shared rows) do not count: it is rare there.
         let weight: i64 = sqlx::query_scalar(
             "SELECT CAST(COALESCE(SUM(LENGTH(positions)), 0) AS SIGNED) \
-             FROM (SELECT positions FROM search_postings WHERE word_hash = ? LIMIT 1000) capped",
+             FROM (SELECT positions FROM search_postings FORCE INDEX (search_postings_word) \
+             WHERE word_hash = ? LIMIT 1000) capped",
         )
         .bind(word)
         .fetch_one(pool)
@@ -214,7 +215,11 @@ async fn leader_blocks(
     before: Option<[u8; 16]>,
     count: u64,
 ) -> sqlx::Result<LeaderBlocks> {
-    let mut own = QueryBuilder::<MySql>::new("SELECT block_id, positions FROM search_postings WHERE word_hash = ");
+    // Through the word index, whatever MySQL guesses of the block range: by the primary key (block
+    // first) the range would be every word of every block below `before`.
+    let mut own = QueryBuilder::<MySql>::new(
+        "SELECT block_id, positions FROM search_postings FORCE INDEX (search_postings_word) WHERE word_hash = ",
+    );
     own.push_bind(word);
     let mut shared = QueryBuilder::<MySql>::new("SELECT block_id, postings FROM search_rare_postings WHERE bucket = ");
     shared.push_bind(rare_word_bucket(word));

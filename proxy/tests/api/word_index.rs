@@ -107,6 +107,25 @@ async fn a_full_blocks_words_of_a_single_request_share_one_row_per_bucket(pool: 
     }
 }
 
+/// A merge's posting rows go in at the end of the table: keyed by block first (a block's id is its
+/// newest request's, so ids grow), not by word, where each of a block's few thousand words had a
+/// place of its own in a table larger than InnoDB's buffer pool at a million requests (BENCHMARKS.md,
+/// "The log writer as its tables grow"). A search finds a word's rows through `search_postings_word`.
+#[sqlx::test(migrations = false)]
+async fn posting_rows_are_keyed_by_block_first_and_found_by_word_through_an_index(pool: MySqlPool) {
+    settings::apply_migrations(&pool).await.unwrap();
+    let columns = |index: &'static str| {
+        sqlx::query_scalar::<_, String>(
+            "SELECT CAST(COLUMN_NAME AS CHAR) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() \
+             AND TABLE_NAME = 'search_postings' AND INDEX_NAME = ? ORDER BY SEQ_IN_INDEX",
+        )
+        .bind(index)
+        .fetch_all(&pool)
+    };
+    assert_eq!(columns("PRIMARY").await.unwrap(), ["block_id", "word_hash"]);
+    assert_eq!(columns("search_postings_word").await.unwrap(), ["word_hash", "block_id"]);
+}
+
 /// A block's request ids (16 bytes each) and, per word hash, the positions of the requests it finds.
 type Block = (Vec<u8>, Vec<(u64, Vec<u32>)>);
 
