@@ -1,7 +1,7 @@
 //! `bench-log-writer DATABASE_URL RECORDS BODY_BYTES SPOOL_DIR PROSE_FILE [FIRST]`: the log writer
 //! benchmark in a process of its own, started by the harness (`bench --only writer`). The records
 //! are numbered from FIRST (1 by default); runs that go on numbering into one database measure
-//! the writer as its tables grow (BENCHMARKS.md, "Writing"). It allocates
+//! the writer as its tables grow (BENCHMARKS.md, "The log writer as its tables grow"). It allocates
 //! with mimalloc like the proxy binary, whose writer it measures; the harness's own processes stay
 //! on glibc so that the reference proxy remains the floor the issue describes. Prints one line,
 //! `rows=N elapsed_us=N writer_cpu_us=N database_cpu_us=N`.
