@@ -5,6 +5,7 @@
 #   scripts/bench.sh                 # the full run (~15 min): every scenario, 5 rounds, LiteLLM too
 #   scripts/bench.sh --quick         # a few seconds, debug build: the harness works, nothing is lost
 #   scripts/bench.sh --only writer   # one part: request-path, writer or storage
+#   scripts/bench.sh --only growth   # the writer as its tables grow (~10 min; not in the full run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/tokenslipper-target}

@@ -41,3 +41,5 @@ cargo test --locked -p admin-web
 # or doubled in MySQL (timings are not checked here; see BENCHMARKS.md).
 echo "test.sh: benchmark harness, quick mode" >&2
 scripts/bench.sh --quick
+# Its growth part, which a full run leaves out: two runs into one database, numbered on.
+scripts/bench.sh --quick --only growth

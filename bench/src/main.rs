@@ -3,6 +3,7 @@
 //! ```sh
 //! scripts/bench.sh             # everything, several rounds, LiteLLM included when installed
 //! scripts/bench.sh --quick     # a few seconds: the harness works and nothing is lost
+//! scripts/bench.sh --only growth   # the log writer as its tables grow (not in a full run)
 //! ```
 //!
 //! The same binary is the mock upstream (`bench mock-upstream --port P`) and the reference proxy
@@ -13,6 +14,7 @@
 //! instructions).
 
 mod contenders;
+mod growth;
 mod load;
 mod mock_upstream;
 mod options;

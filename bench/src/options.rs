@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 pub const USAGE: &str = "\
-usage: bench [--quick] [--rounds N] [--only request-path|writer|storage]
+usage: bench [--quick] [--rounds N] [--only request-path|writer|storage|growth] [--growth-runs N]
              [--mysql mysql://root@127.0.0.1:3306] [--traces DIR] [--litellm PROGRAM | --no-litellm]
              [--proxy-threads N] [--out FILE]
        bench mock-upstream --port P
@@ -30,6 +30,8 @@ pub struct Options {
     pub quick: bool,
     pub rounds: usize,
     pub only: Option<String>,
+    /// Runs of the `growth` part (which only `--only growth` runs): each adds 250,000 records.
+    pub growth_runs: u64,
     /// The MariaDB/MySQL server, without a database: the harness makes its own `ts_bench_*` ones.
     pub mysql: String,
     pub traces: PathBuf,
@@ -44,6 +46,7 @@ impl Options {
             quick: false,
             rounds: 5,
             only: None,
+            growth_runs: 5,
             mysql: "mysql://root@127.0.0.1:3306".into(),
             traces: PathBuf::from("../shared/data/traces/mini-swe-agent"),
             litellm: default_litellm(),
@@ -65,6 +68,9 @@ impl Options {
                 "--quick" => options.quick = true,
                 "--rounds" => options.rounds = value("--rounds")?.parse().map_err(|e| format!("--rounds: {e}"))?,
                 "--only" => options.only = Some(value("--only")?),
+                "--growth-runs" => {
+                    options.growth_runs = value("--growth-runs")?.parse().map_err(|e| format!("--growth-runs: {e}"))?
+                }
                 "--mysql" => options.mysql = value("--mysql")?.trim_end_matches('/').to_string(),
                 "--traces" => options.traces = value("--traces")?.into(),
                 "--litellm" => options.litellm = Some(value("--litellm")?.into()),
@@ -79,8 +85,8 @@ impl Options {
             }
         }
         if let Some(only) = &options.only {
-            if !["request-path", "writer", "storage"].contains(&only.as_str()) {
-                return Err(format!("--only {only:?}: one of request-path, writer, storage"));
+            if !["request-path", "writer", "storage", "growth"].contains(&only.as_str()) {
+                return Err(format!("--only {only:?}: one of request-path, writer, storage, growth"));
             }
         }
         match subcommand.as_deref() {
@@ -100,8 +106,10 @@ impl Options {
         }
     }
 
+    /// Whether the run includes `part`; a run without `--only` includes every part but `growth`,
+    /// which takes minutes and a database of millions of rows.
     pub fn runs(&self, part: &str) -> bool {
-        self.only.as_deref().is_none_or(|only| only == part)
+        self.only.as_deref().map_or(part != "growth", |only| only == part)
     }
 }
 

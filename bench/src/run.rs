@@ -15,6 +15,7 @@ use crate::scenarios::{self, Ledger, Plan};
 use bench::process_stats;
 use bench::writer_bench::WriterRun;
 
+use crate::growth;
 use crate::storage;
 
 pub fn harness(options: Options) -> Result<(), String> {
@@ -24,7 +25,7 @@ pub fn harness(options: Options) -> Result<(), String> {
 }
 
 /// A fresh, empty database on the server; returns its URL.
-async fn fresh_database(server: &MySqlPool, mysql: &str, name: &str) -> Result<String, String> {
+pub(crate) async fn fresh_database(server: &MySqlPool, mysql: &str, name: &str) -> Result<String, String> {
     for statement in [format!("DROP DATABASE IF EXISTS `{name}`"), format!("CREATE DATABASE `{name}`")] {
         sqlx::query(&statement).execute(server).await.map_err(|e| format!("{statement}: {e}"))?;
     }
@@ -70,6 +71,9 @@ async fn run(options: Options) -> Result<(), String> {
     }
     if options.runs("storage") {
         out.push_str(&storage_replay(&options, &workspace, &server, &upstream).await?);
+    }
+    if options.runs("growth") {
+        out.push_str(&growth::log_writer_growth(&options, &workspace, &server).await?);
     }
     println!("{out}");
     if let Some(path) = &options.out {
@@ -198,15 +202,13 @@ async fn request_path(
 async fn log_writer(options: &Options, workspace: &Workspace, server: &MySqlPool) -> Result<String, String> {
     let (runs, small, large) = if options.quick { (1, 500, 50) } else { (3, 50_000, 5_000) };
     let mut out = String::from("## Log writer into MariaDB (records/s; every record a new conversation)\n\n");
-    let traces = recorded_traces(options)?.unwrap_or_default();
-    let prose_file = workspace.dir.join("writer-prose.txt");
-    std::fs::write(&prose_file, prose(&traces)).map_err(|e| format!("{}: {e}", prose_file.display()))?;
+    let prose_file = writer_prose_file(options, workspace)?;
     for (count, body_bytes) in [(small, 1024usize), (large, 50 * 1024)] {
         let (mut rates, mut writer_cpu, mut database_cpu) = (Vec::new(), Vec::new(), Vec::new());
         for n in 0..runs {
             let url = fresh_database(server, &options.mysql, "ts_bench_writer").await?;
             let spool = workspace.dir.join(format!("writer-spool-{body_bytes}-{n}"));
-            let result = writer_process(workspace, &url, count, body_bytes, &spool, &prose_file).await?;
+            let result = writer_process(workspace, &url, 1, count, body_bytes, &spool, &prose_file).await?;
             rates.push(result.rows as f64 / result.elapsed.as_secs_f64());
             writer_cpu.push(result.writer_cpu.as_secs_f64() * 1e6 / result.rows as f64);
             database_cpu.push(result.database_cpu.as_secs_f64() * 1e6 / result.rows as f64);
@@ -231,6 +233,14 @@ async fn log_writer(options: &Options, workspace: &Workspace, server: &MySqlPool
     Ok(out)
 }
 
+/// A file of prose for the writer's records (see `prose`), in the workspace.
+pub(crate) fn writer_prose_file(options: &Options, workspace: &Workspace) -> Result<std::path::PathBuf, String> {
+    let traces = recorded_traces(options)?.unwrap_or_default();
+    let prose_file = workspace.dir.join("writer-prose.txt");
+    std::fs::write(&prose_file, prose(&traces)).map_err(|e| format!("{}: {e}", prose_file.display()))?;
+    Ok(prose_file)
+}
+
 /// Prose for the records' texts: the messages of `conversations` one after the other, or a sentence
 /// over and over when there are none.
 fn prose(conversations: &[storage::Conversation]) -> String {
@@ -242,10 +252,12 @@ fn prose(conversations: &[storage::Conversation]) -> String {
     }
 }
 
-/// One writer benchmark run in `bench-log-writer`, a process on the proxy's allocator.
-async fn writer_process(
+/// One writer benchmark run in `bench-log-writer`, a process on the proxy's allocator: `count`
+/// records numbered from `first`.
+pub(crate) async fn writer_process(
     workspace: &Workspace,
     database_url: &str,
+    first: u64,
     count: u64,
     body_bytes: usize,
     spool: &std::path::Path,
@@ -257,6 +269,7 @@ async fn writer_process(
         .arg(body_bytes.to_string())
         .arg(spool)
         .arg(prose_file)
+        .arg(first.to_string())
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true)
         .output()
