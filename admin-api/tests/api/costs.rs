@@ -402,3 +402,41 @@ async fn reports_and_prices_export_over_http_as_csv_and_json(pool: MySqlPool) {
     let prices = admin.data("{ prices { model effectiveFrom inputPerMTokUsd } }", json!({})).await;
     assert!(prices["prices"].as_array().unwrap().iter().any(|p| p["model"] == "house-model"));
 }
+
+/// `requests_conversation` indexes only the first 8 bytes of a conversation id: two conversations
+/// that share them (a client could grind such a pair) are still told apart by the whole id.
+#[sqlx::test(migrations = false)]
+async fn conversations_whose_ids_share_the_indexed_prefix_keep_their_own_requests(pool: MySqlPool) {
+    let mut seeds = cases();
+    for seed in &mut seeds[3..] {
+        seed.user_text = "another chat".into();
+    }
+    seed(&pool, &seeds).await;
+    let ids: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT DISTINCT conversation_id FROM requests ORDER BY conversation_id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(ids.len(), 2);
+    // The second conversation's id (on its requests and its node) made to begin as the first's does.
+    let mut grafted = ids[0][..8].to_vec();
+    grafted.extend_from_slice(&ids[1][8..]);
+    for sql in [
+        "UPDATE requests SET conversation_id = ? WHERE conversation_id = ?",
+        "UPDATE message_nodes SET id = ? WHERE id = ?",
+    ] {
+        sqlx::query(sql).bind(&grafted).bind(&ids[1]).execute(&pool).await.unwrap();
+    }
+    let admin = spawn_admin(pool).await;
+    let data = admin
+        .data("query($r: TimeRange) { topConversations(range: $r) { title cost { requests } } }", json!({"r": range()}))
+        .await;
+    let mut conversations: Vec<(String, i64)> = data["topConversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["title"].as_str().unwrap().to_string(), c["cost"]["requests"].as_i64().unwrap()))
+        .collect();
+    conversations.sort();
+    assert_eq!(conversations, [("another chat".to_string(), 3), ("hello there".to_string(), 3)]);
+}

@@ -39,6 +39,39 @@ async fn a_conversations_history_is_stored_once_however_many_turns_repeat_it(poo
     assert!((stored_envelopes as usize) < raw_total / 10, "envelopes {stored_envelopes} of {raw_total} raw bytes");
 }
 
+/// The hash indexes are by prefix (`20261129000007`), so that they take less of InnoDB's buffer pool:
+/// a node's id by its first 16 bytes, still unique, so that a proxy that never saw a node (another
+/// proxy wrote it) stores nothing twice; a request's conversation id by its first 8.
+#[sqlx::test(migrations = false)]
+async fn nodes_are_stored_once_by_every_proxy_through_a_unique_index_of_their_ids_first_16_bytes(pool: MySqlPool) {
+    let (first, second) = (spawn_app(pool.clone()).await, spawn_app(pool.clone()).await);
+    let system = serde_json::json!({"role": "system", "content": "Be brief."});
+    let body = turn(&[system, serde_json::json!({"role": "user", "content": "the same question"})]);
+    first.post_json("/v1/chat/completions", &body, None).await;
+    assert_eq!(first.logged_requests().await.len(), 1);
+    second.post_json("/v1/chat/completions", &body, None).await;
+    let rows = second.logged_requests().await;
+    assert_eq!(rows.len(), 2);
+    assert_eq!(count(&pool, "message_nodes").await, 2);
+    assert!(rows.iter().all(|row| row.raw_request == body.as_bytes()));
+
+    let index = |table: &'static str, index: &'static str| {
+        sqlx::query_as::<_, (String, Option<i64>, i64)>(
+            "SELECT CAST(COLUMN_NAME AS CHAR), CAST(SUB_PART AS SIGNED), CAST(NON_UNIQUE AS SIGNED) \
+             FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME = ? \
+             ORDER BY SEQ_IN_INDEX",
+        )
+        .bind(table)
+        .bind(index)
+        .fetch_all(&pool)
+    };
+    assert_eq!(index("message_nodes", "message_nodes_id").await.unwrap(), [("id".to_string(), Some(16), 0)]);
+    assert_eq!(
+        index("requests", "requests_conversation").await.unwrap(),
+        [("conversation_id".to_string(), Some(8), 1)]
+    );
+}
+
 #[sqlx::test(migrations = false)]
 async fn two_conversations_that_differ_only_later_share_their_common_start(pool: MySqlPool) {
     let app = spawn_app(pool.clone()).await;
