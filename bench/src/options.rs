@@ -57,6 +57,7 @@ impl Options {
         let mut upstream = None;
         let mut subcommand = None;
         let (mut records, mut case) = (2_000, None);
+        let mut growth_runs_given = false;
         while let Some(arg) = args.next() {
             let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
             match arg.as_str() {
@@ -69,7 +70,8 @@ impl Options {
                 "--rounds" => options.rounds = value("--rounds")?.parse().map_err(|e| format!("--rounds: {e}"))?,
                 "--only" => options.only = Some(value("--only")?),
                 "--growth-runs" => {
-                    options.growth_runs = value("--growth-runs")?.parse().map_err(|e| format!("--growth-runs: {e}"))?
+                    options.growth_runs = value("--growth-runs")?.parse().map_err(|e| format!("--growth-runs: {e}"))?;
+                    growth_runs_given = true;
                 }
                 "--mysql" => options.mysql = value("--mysql")?.trim_end_matches('/').to_string(),
                 "--traces" => options.traces = value("--traces")?.into(),
@@ -88,6 +90,9 @@ impl Options {
             if !["request-path", "writer", "storage", "growth"].contains(&only.as_str()) {
                 return Err(format!("--only {only:?}: one of request-path, writer, storage, growth"));
             }
+        }
+        if growth_runs_given && options.only.as_deref() != Some("growth") {
+            return Err("--growth-runs counts the runs of --only growth, which this run leaves out".into());
         }
         match subcommand.as_deref() {
             Some("mock-upstream") => Ok(Command::MockUpstream { port: port.ok_or("--port is required")? }),
@@ -125,4 +130,38 @@ fn default_litellm() -> Option<PathBuf> {
         .split(':')
         .map(|dir| PathBuf::from(dir).join("litellm"))
         .find(|path| path.exists())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Command, String> {
+        Options::parse(args.iter().map(|arg| arg.to_string()))
+    }
+
+    fn bench_options(args: &[&str]) -> Options {
+        match parse(args) {
+            Ok(Command::Bench(options)) => options,
+            _ => panic!("{args:?} is not a benchmark run"),
+        }
+    }
+
+    #[test]
+    fn the_growth_part_runs_only_when_asked_for_by_name() {
+        let full = bench_options(&[]);
+        assert!(full.runs("writer") && full.runs("storage") && !full.runs("growth"));
+        let growth = bench_options(&["--only", "growth", "--growth-runs", "3"]);
+        assert!(growth.runs("growth") && !growth.runs("writer"));
+        assert_eq!(growth.growth_runs, 3);
+        assert_eq!(bench_options(&["--only", "growth"]).growth_runs, 5);
+    }
+
+    #[test]
+    fn growth_runs_without_the_growth_part_are_refused() {
+        let refused = parse(&["--growth-runs", "3"]).err().expect("refused");
+        assert!(refused.contains("--only growth"), "{refused}");
+        assert!(parse(&["--only", "writer", "--growth-runs", "3"]).is_err());
+        assert!(parse(&["--only", "growth", "--growth-runs", "many"]).is_err());
+    }
 }
