@@ -1,6 +1,6 @@
 use sqlx::MySqlPool;
 
-use crate::helpers::{count, spawn_app};
+use crate::helpers::{count, index_parts, spawn_app};
 
 /// The requests a coding assistant sends: each turn repeats the whole conversation so far.
 fn turn(messages: &[serde_json::Value]) -> String {
@@ -55,19 +55,9 @@ async fn nodes_are_stored_once_by_every_proxy_through_a_unique_index_of_their_id
     assert_eq!(count(&pool, "message_nodes").await, 2);
     assert!(rows.iter().all(|row| row.raw_request == body.as_bytes()));
 
-    let index = |table: &'static str, index: &'static str| {
-        sqlx::query_as::<_, (String, Option<i64>, i64)>(
-            "SELECT CAST(COLUMN_NAME AS CHAR), CAST(SUB_PART AS SIGNED), CAST(NON_UNIQUE AS SIGNED) \
-             FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME = ? \
-             ORDER BY SEQ_IN_INDEX",
-        )
-        .bind(table)
-        .bind(index)
-        .fetch_all(&pool)
-    };
-    assert_eq!(index("message_nodes", "message_nodes_id").await.unwrap(), [("id".to_string(), Some(16), 0)]);
+    assert_eq!(index_parts(&pool, "message_nodes", "message_nodes_id").await, [("id".to_string(), Some(16), 0)]);
     assert_eq!(
-        index("requests", "requests_conversation").await.unwrap(),
+        index_parts(&pool, "requests", "requests_conversation").await,
         [("conversation_id".to_string(), Some(8), 1)]
     );
 }

@@ -315,6 +315,20 @@ pub async fn count(pool: &MySqlPool, table: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
 }
 
+/// An index's parts as `information_schema` lists them, in order: (column, prefix length, non-unique).
+pub async fn index_parts(pool: &MySqlPool, table: &str, index: &str) -> Vec<(String, Option<i64>, i64)> {
+    sqlx::query_as(
+        "SELECT CAST(COLUMN_NAME AS CHAR), CAST(SUB_PART AS SIGNED), CAST(NON_UNIQUE AS SIGNED) \
+         FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME = ? \
+         ORDER BY SEQ_IN_INDEX",
+    )
+    .bind(table)
+    .bind(index)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
 /// Waits until one of the proxies has applied the migrations (another finds them done when it
 /// first writes).
 pub async fn migrated(apps: &[&TestApp]) {

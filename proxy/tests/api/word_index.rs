@@ -8,7 +8,7 @@ use sqlx::MySqlPool;
 
 use proxy::search_block::FULL_BLOCK_REQUESTS;
 
-use crate::helpers::{count, spawn_app};
+use crate::helpers::{count, index_parts, spawn_app};
 
 /// The text search's blocks (recent and full) name only stored requests, each in one block at most.
 /// Returns how many requests they name.
@@ -114,16 +114,12 @@ async fn a_full_blocks_words_of_a_single_request_share_one_row_per_bucket(pool: 
 #[sqlx::test(migrations = false)]
 async fn posting_rows_are_keyed_by_block_first_and_found_by_word_through_an_index(pool: MySqlPool) {
     settings::apply_migrations(&pool).await.unwrap();
-    let columns = |index: &'static str| {
-        sqlx::query_scalar::<_, String>(
-            "SELECT CAST(COLUMN_NAME AS CHAR) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() \
-             AND TABLE_NAME = 'search_postings' AND INDEX_NAME = ? ORDER BY SEQ_IN_INDEX",
-        )
-        .bind(index)
-        .fetch_all(&pool)
-    };
-    assert_eq!(columns("PRIMARY").await.unwrap(), ["block_id", "word_hash"]);
-    assert_eq!(columns("search_postings_word").await.unwrap(), ["word_hash", "block_id"]);
+    for (index, columns) in
+        [("PRIMARY", ["block_id", "word_hash"]), ("search_postings_word", ["word_hash", "block_id"])]
+    {
+        let parts = index_parts(&pool, "search_postings", index).await;
+        assert_eq!(parts.iter().map(|(column, ..)| column.as_str()).collect::<Vec<_>>(), columns, "{index}");
+    }
 }
 
 /// A block's request ids (16 bytes each) and, per word hash, the positions of the requests it finds.
